@@ -1,0 +1,170 @@
+# Argosy: Karmada-style multi-cluster orchestration as a plain operator.
+#
+# Every tool is built from the Go module proxy into bin/ on first use and
+# reused afterwards; nothing is downloaded from anywhere else.
+
+# Image the manager is built into by docker-build and referenced by the bundle.
+IMG ?= ghcr.io/argosy-dev/argosy:latest
+VERSION ?= 0.1.0
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+export GOTOOLCHAIN := local
+export GOFLAGS := -buildvcs=false
+
+LOCALBIN ?= $(CURDIR)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Pinned tool versions. The Kubernetes and etcd versions are pinned by the
+## go.mod files under hack/tools/.
+CONTROLLER_GEN_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.2
+KWOK_VERSION ?= v0.8.0
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+KWOK ?= $(LOCALBIN)/kwok
+KWOK_STAGES ?= $(LOCALBIN)/kwok-stages
+KUBE_BINARIES := $(LOCALBIN)/kube-apiserver $(LOCALBIN)/kube-controller-manager $(LOCALBIN)/kube-scheduler
+ETCD ?= $(LOCALBIN)/etcd
+
+# The kubeconfig and state of `make local-up`.
+LOCAL_DIR ?= $(CURDIR)/.local
+LOCAL_MEMBERS ?= 2
+
+# Test timeouts are generous: CI has 2 cores and 90 minutes for everything.
+TEST_TIMEOUT ?= 40m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configurations into config/.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/..." paths="./controllers/..." paths="./internal/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(KUBE_BINARIES) $(ETCD) $(KWOK) $(KWOK_STAGES) ## Build every pinned tool into bin/.
+
+.PHONY: test
+test: manifests generate fmt vet tools ## Run unit, envtest and local-fleet e2e tests.
+	ARGOSY_BIN=$(LOCALBIN) KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./... -timeout $(TEST_TIMEOUT) -count=1
+
+.PHONY: test-unit
+test-unit: ## Run only the tests that need no control plane.
+	go test ./api/... ./internal/... -count=1
+
+.PHONY: bench
+bench: tools ## Run the Go benchmarks (speed and memory).
+	ARGOSY_BIN=$(LOCALBIN) KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./... -run '^$$' -bench . -benchmem -count=5 -timeout $(TEST_TIMEOUT)
+
+##@ Build
+
+.PHONY: build
+build: generate fmt vet ## Build the manager, the kubectl plugin and the fleet binaries.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -o $(LOCALBIN)/argosy-fleet ./cmd/argosy-fleet
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager against the current kubeconfig (no webhook server).
+	go run ./cmd/manager --enable-webhooks=false --leader-elect=false
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a container engine).
+	docker build -t $(IMG) .
+
+.PHONY: bundle
+bundle: manifests $(KUSTOMIZE) ## Write the OLM bundle into bundle/.
+	go run ./hack/bundle --version $(VERSION) --image $(IMG) --kustomize $(KUSTOMIZE) --out bundle
+
+##@ Local fleet
+
+.PHONY: local-up
+local-up: build tools ## Start a host and $(LOCAL_MEMBERS) members on loopback, install Argosy, run the manager.
+	$(LOCALBIN)/argosy-fleet up --bin $(LOCALBIN) --dir $(LOCAL_DIR) --members $(LOCAL_MEMBERS) \
+		--kustomize $(KUSTOMIZE) --config $(CURDIR)/config --manager $(LOCALBIN)/manager
+
+.PHONY: local-down
+local-down: ## Stop everything local-up started.
+	@if [ -x $(LOCALBIN)/argosy-fleet ]; then $(LOCALBIN)/argosy-fleet down --dir $(LOCAL_DIR); \
+	else go run ./cmd/argosy-fleet down --dir $(LOCAL_DIR); fi
+
+##@ Deployment
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) ## Remove the CRDs from the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) ## Deploy Argosy into the cluster of the current kubeconfig.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Remove Argosy from the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+##@ Tools (built from the Go module proxy)
+
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(LOCALBIN)/controller-gen $@
+
+$(KUSTOMIZE): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(LOCALBIN)/kustomize $@
+
+$(KWOK): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+
+# kwok needs Stage objects; they ship in its module source.
+$(KWOK_STAGES): | $(LOCALBIN)
+	src=$$(go mod download -json sigs.k8s.io/kwok@$(KWOK_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	mkdir -p $@.tmp; \
+	cp $$src/kustomize/stage/node/fast/node-initialize.yaml \
+	   $$src/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+	   $$src/kustomize/stage/pod/fast/pod-ready.yaml \
+	   $$src/kustomize/stage/pod/fast/pod-complete.yaml \
+	   $$src/kustomize/stage/pod/fast/pod-delete.yaml $@.tmp/; \
+	chmod 0644 $@.tmp/*; rm -rf $@; mv $@.tmp $@
+
+# One build for the three commands: they share most packages.
+$(KUBE_BINARIES) &: hack/tools/kube/go.mod hack/tools/kube/go.sum | $(LOCALBIN)
+	cd hack/tools/kube && go build -o $(LOCALBIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+
+$(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/go.sum hack/tools/etcd/main.go | $(LOCALBIN)
+	cd hack/tools/etcd && go build -o $@ .
+
+# Short names, so that `make bin/etcd` works as well as the absolute paths.
+.PHONY: bin/etcd bin/kwok bin/kwok-stages bin/controller-gen-$(CONTROLLER_GEN_VERSION) bin/kustomize-$(KUSTOMIZE_VERSION) bin/kube-apiserver
+bin/etcd: $(ETCD)
+bin/kwok: $(KWOK)
+bin/kwok-stages: $(KWOK_STAGES)
+bin/controller-gen-$(CONTROLLER_GEN_VERSION): $(CONTROLLER_GEN)
+bin/kustomize-$(KUSTOMIZE_VERSION): $(KUSTOMIZE)
+bin/kube-apiserver: $(KUBE_BINARIES)

@@ -1,0 +1,146 @@
+// Package manager assembles the Argosy controller-runtime manager: options,
+// scheme, probes, metrics, leader election, controllers and webhooks. The
+// binary in cmd/manager and the integration tests both run it through Run.
+package manager
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"argosy.dev/argosy/internal/scheme"
+)
+
+// Options are the manager's settings; every field has a command-line flag.
+type Options struct {
+	// MetricsAddr is where Prometheus metrics are served; "0" disables them.
+	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS with authentication and
+	// authorization through the host apiserver (TokenReview and
+	// SubjectAccessReview), as kubebuilder's scaffold does.
+	MetricsSecure bool
+	// ProbeAddr serves /healthz and /readyz.
+	ProbeAddr string
+
+	LeaderElect             bool
+	LeaderElectionNamespace string
+
+	// TemplateNamespace is the one namespace that holds ResourceTemplates
+	// and ResourceBindings.
+	TemplateNamespace string
+	// SystemNamespace holds member credentials and the manager itself.
+	SystemNamespace string
+
+	// EnableWebhooks runs the admission webhook server; off for `make run`
+	// and for tests that exercise controllers alone.
+	EnableWebhooks bool
+	WebhookHost    string
+	WebhookPort    int
+	WebhookCertDir string
+}
+
+// DefaultOptions returns the defaults of an in-cluster installation.
+func DefaultOptions() Options {
+	return Options{
+		MetricsAddr:       ":8443",
+		MetricsSecure:     true,
+		ProbeAddr:         ":8081",
+		TemplateNamespace: "argosy-templates",
+		SystemNamespace:   "argosy-system",
+		EnableWebhooks:    true,
+		WebhookPort:       9443,
+		WebhookCertDir:    "/tmp/k8s-webhook-server/serving-certs",
+	}
+}
+
+// BindFlags registers a flag for every option, with o's values as defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `Address of the metrics endpoint; "0" disables it.`)
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS with authentication and authorization.")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica reconciles at a time.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the manager's own namespace).")
+	fs.StringVar(&o.TemplateNamespace, "template-namespace", o.TemplateNamespace, "The namespace that holds ResourceTemplates and ResourceBindings.")
+	fs.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "The namespace that holds member credentials.")
+	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Run the admission webhook server.")
+	fs.StringVar(&o.WebhookHost, "webhook-host", o.WebhookHost, "Address the webhook server listens on (default: all).")
+	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the webhook server.")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory with the webhook serving certificate (tls.crt, tls.key).")
+}
+
+// Validate reports options that cannot work, naming the flag.
+func (o Options) Validate() error {
+	switch {
+	case o.TemplateNamespace == "":
+		return fmt.Errorf("--template-namespace must not be empty")
+	case o.SystemNamespace == "":
+		return fmt.Errorf("--system-namespace must not be empty")
+	case o.EnableWebhooks && (o.WebhookPort <= 0 || o.WebhookPort > 65535):
+		return fmt.Errorf("--webhook-port %d is not a valid port", o.WebhookPort)
+	}
+	return nil
+}
+
+// New builds the manager with every controller and, when enabled, the
+// webhook server registered, but does not start it.
+func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	metrics := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
+	if o.MetricsSecure {
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mo := ctrl.Options{
+		Scheme:                        scheme.New(),
+		Metrics:                       metrics,
+		HealthProbeBindAddress:        o.ProbeAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              "argosy-manager.argosy.dev",
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	}
+	if o.EnableWebhooks {
+		mo.WebhookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
+	}
+	mgr, err := ctrl.NewManager(cfg, mo)
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	ready := healthz.Ping
+	if o.EnableWebhooks {
+		ready = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("ready", ready); err != nil {
+		return nil, err
+	}
+	if err := setupControllers(mgr, o); err != nil {
+		return nil, err
+	}
+	if o.EnableWebhooks {
+		if err := setupWebhooks(mgr, o); err != nil {
+			return nil, err
+		}
+	}
+	return mgr, nil
+}
+
+// Run builds the manager and blocks until ctx is done.
+func Run(ctx context.Context, cfg *rest.Config, o Options) error {
+	mgr, err := New(cfg, o)
+	if err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("starting manager", "templateNamespace", o.TemplateNamespace, "webhooks", o.EnableWebhooks, "leaderElection", o.LeaderElect)
+	return mgr.Start(ctx)
+}
