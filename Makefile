@@ -27,7 +27,7 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 KWOK ?= $(LOCALBIN)/kwok
 KWOK_STAGES ?= $(LOCALBIN)/kwok-stages
-KUBE_BINARIES := $(LOCALBIN)/kube-apiserver $(LOCALBIN)/kube-controller-manager $(LOCALBIN)/kube-scheduler
+KUBE_BINARIES := $(LOCALBIN)/kube-apiserver $(LOCALBIN)/kube-controller-manager $(LOCALBIN)/kube-scheduler $(LOCALBIN)/kubectl
 ETCD ?= $(LOCALBIN)/etcd
 
 # The kubeconfig and state of `make local-up`.
@@ -153,9 +153,10 @@ $(KWOK_STAGES): | $(LOCALBIN)
 	   $$src/kustomize/stage/pod/fast/pod-delete.yaml $@.tmp/; \
 	chmod 0644 $@.tmp/*; rm -rf $@; mv $@.tmp $@
 
-# One build for the three commands: they share most packages.
+# One build for the four commands: they share most packages. kubectl is
+# built too so that tests never depend on a kubectl installed on the machine.
 $(KUBE_BINARIES) &: hack/tools/kube/go.mod hack/tools/kube/go.sum | $(LOCALBIN)
-	cd hack/tools/kube && go build -o $(LOCALBIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	cd hack/tools/kube && go build -o $(LOCALBIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 
 $(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/go.sum hack/tools/etcd/main.go | $(LOCALBIN)
 	cd hack/tools/etcd && go build -o $@ .

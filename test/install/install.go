@@ -1,0 +1,254 @@
+// Package install puts Argosy onto a local fleet's host the way `make
+// local-up` and the e2e tests need it: CRDs, namespaces and RBAC from
+// config/, one Cluster per member with its credentials in a cluster-api
+// kubeconfig Secret, and the manager as a local process (fake nodes run no
+// containers, so the manager's Deployment cannot run there).
+package install
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/cluster-api/util/kubeconfig"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	"argosy.dev/argosy/internal/scheme"
+	"argosy.dev/argosy/test/fleet"
+)
+
+// FieldOwner is the server-side apply manager of everything installed here.
+const FieldOwner = "argosy-local-install"
+
+// SystemNamespace holds member credentials.
+const SystemNamespace = "argosy-system"
+
+// Options say where the pieces are.
+type Options struct {
+	// Kustomize is the kustomize binary; ConfigDir the repository's config/.
+	Kustomize string
+	ConfigDir string
+	// Manager is the manager binary; empty to not run one.
+	Manager string
+	// ManagerArgs are added to the manager's command line.
+	ManagerArgs []string
+}
+
+// skippedKinds are the parts of config/default that cannot or must not run
+// against a local fleet: the manager Deployment (nothing runs containers) and
+// webhook configurations that would point at it.
+var skippedKinds = map[string]bool{
+	"Deployment":                     true,
+	"ValidatingWebhookConfiguration": true,
+	"MutatingWebhookConfiguration":   true,
+}
+
+// Install applies config/default (less skippedKinds), registers every member
+// and, when o.Manager is set, starts the manager and waits until it is ready.
+func Install(ctx context.Context, f *fleet.Fleet, o Options) error {
+	c, err := client.New(f.HostConfig(), client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return err
+	}
+	objs, err := Build(ctx, o.Kustomize, filepath.Join(o.ConfigDir, "default"))
+	if err != nil {
+		return err
+	}
+	if err := applyAll(ctx, c, objs); err != nil {
+		return err
+	}
+	for _, name := range f.MemberNames() {
+		if err := RegisterMember(ctx, c, f, name); err != nil {
+			return err
+		}
+	}
+	if o.Manager != "" {
+		return StartManager(ctx, f, o.Manager, o.ManagerArgs...)
+	}
+	return nil
+}
+
+// Build runs `kustomize build dir` and decodes the objects.
+func Build(ctx context.Context, kustomize, dir string) ([]*unstructured.Unstructured, error) {
+	var out, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, kustomize, "build", dir)
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w: %s", dir, err, stderr.String())
+	}
+	return Decode(out.Bytes())
+}
+
+// Decode splits multi-document YAML into objects.
+func Decode(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, err
+		}
+		if len(m) > 0 {
+			objs = append(objs, &unstructured.Unstructured{Object: m})
+		}
+	}
+}
+
+// applyAll applies CRDs and namespaces first and waits for the CRDs to be
+// established, then the rest.
+func applyAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
+	var first, rest []*unstructured.Unstructured
+	var crds []string
+	for _, o := range objs {
+		switch k := o.GetKind(); {
+		case skippedKinds[k]:
+		case k == "CustomResourceDefinition":
+			crds = append(crds, o.GetName())
+			first = append(first, o)
+		case k == "Namespace":
+			first = append(first, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	for _, o := range first {
+		if err := apply(ctx, c, o); err != nil {
+			return err
+		}
+	}
+	for _, name := range crds {
+		if err := waitEstablished(ctx, c, name); err != nil {
+			return err
+		}
+	}
+	for _, o := range rest {
+		if err := apply(ctx, c, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, c client.Client, o *unstructured.Unstructured) error {
+	if err := c.Patch(ctx, o, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s %s: %w", o.GetKind(), client.ObjectKeyFromObject(o), err)
+	}
+	return nil
+}
+
+func waitEstablished(ctx context.Context, c client.Client, name string) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &crd); err != nil {
+			return false, nil
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("CRD %s not established: %w", name, err)
+	}
+	return nil
+}
+
+// RegisterMember creates the member's Cluster (push mode) and its
+// credentials Secret in cluster-api's kubeconfig format
+// (<cluster>-kubeconfig, key "value"), owned by the Cluster so that deleting
+// the Cluster deletes the credentials.
+func RegisterMember(ctx context.Context, c client.Client, f *fleet.Fleet, name string) error {
+	spec, _ := f.Member(name)
+	secretName := name + "-kubeconfig"
+	cl := &clusterv1alpha1.Cluster{
+		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1alpha1.GroupVersion.String(), Kind: "Cluster"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: clusterv1alpha1.ClusterSpec{
+			SyncMode:    clusterv1alpha1.Push,
+			APIEndpoint: f.MemberEndpoint(name),
+			SecretRef:   &clusterv1alpha1.LocalSecretReference{Namespace: SystemNamespace, Name: secretName},
+			Provider:    spec.Provider,
+			Region:      spec.Region,
+			Zone:        spec.Zone,
+		},
+	}
+	if err := c.Patch(ctx, cl, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("registering cluster %s: %w", name, err)
+	}
+	owner := metav1.OwnerReference{
+		APIVersion: clusterv1alpha1.GroupVersion.String(), Kind: "Cluster",
+		Name: cl.Name, UID: cl.UID, BlockOwnerDeletion: ptr.To(true),
+	}
+	secret := kubeconfig.GenerateSecretWithOwner(client.ObjectKey{Namespace: SystemNamespace, Name: name}, f.MemberKubeconfig(name), owner)
+	secret.APIVersion, secret.Kind = "v1", "Secret"
+	if err := c.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("writing credentials of cluster %s: %w", name, err)
+	}
+	return nil
+}
+
+// StartManager runs the manager binary against the host as a fleet process
+// (stopped with the fleet), with webhooks off and its probes on a loopback
+// port, and waits until /readyz answers.
+func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...string) error {
+	kc := filepath.Join(f.Dir(), "host.kubeconfig")
+	if err := os.WriteFile(kc, f.HostKubeconfig(), 0o600); err != nil {
+		return err
+	}
+	probe, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	args := append([]string{
+		"--kubeconfig=" + kc,
+		"--enable-webhooks=false",
+		"--leader-elect=false",
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=" + probe,
+	}, extraArgs...)
+	if err := f.StartProcess(fleet.ProcessSpec{Name: "argosy-manager", Path: bin, Args: args}); err != nil {
+		return err
+	}
+	url := "http://" + probe + "/readyz"
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		return fmt.Errorf("manager not ready at %s (see %s): %w", url, filepath.Join(f.LogDir(), "argosy-manager.log"), err)
+	}
+	return nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
