@@ -31,6 +31,10 @@ func runUp(ctx context.Context, args []string) error {
 	if err := o.parse("up", args); err != nil {
 		return err
 	}
+	// Fail here, not in the background, on the most likely mistake.
+	if err := fleet.CheckBinDir(o.bin); err != nil {
+		return err
+	}
 	if r, err := fleet.ReadRecord(servePIDFile(o.dir)); err == nil && r.Alive() {
 		return fmt.Errorf("a fleet already runs in %s (pid %d): run `argosy-fleet down --dir %s` first", o.dir, r.PID, o.dir)
 	}

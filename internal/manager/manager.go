@@ -44,6 +44,18 @@ type Options struct {
 	WebhookHost    string
 	WebhookPort    int
 	WebhookCertDir string
+	// WebhookCertSecret, when set, makes the manager create and rotate its
+	// own CA and serving certificate in this Secret (in SystemNamespace) and
+	// inject the CA into the webhook configurations, so that no
+	// cert-manager is needed. Empty means the certificate in WebhookCertDir
+	// is provided by someone else (OLM, cert-manager, a test).
+	WebhookCertSecret string
+	// WebhookService is the Service in SystemNamespace that fronts the
+	// webhook server; its DNS name goes into the serving certificate.
+	WebhookService string
+	// WebhookConfigPrefix prefixes the names of the webhook configurations
+	// that get the CA injected (<prefix>validating-webhook-configuration).
+	WebhookConfigPrefix string
 }
 
 // DefaultOptions returns the defaults of an in-cluster installation.
@@ -57,6 +69,9 @@ func DefaultOptions() Options {
 		EnableWebhooks:    true,
 		WebhookPort:       9443,
 		WebhookCertDir:    "/tmp/k8s-webhook-server/serving-certs",
+		WebhookCertSecret:   "argosy-webhook-server-cert",
+		WebhookService:      "argosy-webhook-service",
+		WebhookConfigPrefix: "argosy-",
 	}
 }
 
@@ -73,6 +88,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookHost, "webhook-host", o.WebhookHost, "Address the webhook server listens on (default: all).")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the webhook server.")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory with the webhook serving certificate (tls.crt, tls.key).")
+	fs.StringVar(&o.WebhookCertSecret, "webhook-cert-secret", o.WebhookCertSecret, `Secret in which the manager creates and rotates its own webhook certificates; "" when they are provided (OLM, cert-manager).`)
+	fs.StringVar(&o.WebhookService, "webhook-service", o.WebhookService, "Service in front of the webhook server (the certificate's DNS name).")
+	fs.StringVar(&o.WebhookConfigPrefix, "webhook-config-prefix", o.WebhookConfigPrefix, "Name prefix of the webhook configurations that get the CA injected.")
 }
 
 // Validate reports options that cannot work, naming the flag.
@@ -90,7 +108,7 @@ func (o Options) Validate() error {
 
 // New builds the manager with every controller and, when enabled, the
 // webhook server registered, but does not start it.
-func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -107,8 +125,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 	}
+	var certsReady chan struct{}
 	if o.EnableWebhooks {
-		mo.WebhookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
+		var server webhook.Server = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
+		if o.WebhookCertSecret != "" {
+			certsReady = make(chan struct{})
+			server = &waitingServer{Server: server, ready: certsReady}
+		}
+		mo.WebhookServer = server
 	}
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
@@ -124,11 +148,16 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := mgr.AddReadyzCheck("ready", ready); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, o); err != nil {
+	if err := setupControllers(ctx, mgr, o); err != nil {
 		return nil, err
 	}
 	if o.EnableWebhooks {
-		if err := setupWebhooks(mgr, o); err != nil {
+		if certsReady != nil {
+			if err := addCertRotator(mgr, o, certsReady); err != nil {
+				return nil, err
+			}
+		}
+		if err := setupWebhooks(ctx, mgr, o); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +166,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 
 // Run builds the manager and blocks until ctx is done.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
-	mgr, err := New(cfg, o)
+	mgr, err := New(ctx, cfg, o)
 	if err != nil {
 		return err
 	}

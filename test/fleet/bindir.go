@@ -1,10 +1,10 @@
 package fleet
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // BinDirEnv names the environment variable that points at the tool binaries.
@@ -49,21 +49,28 @@ func BinDir() (string, error) {
 	return filepath.Abs(dir)
 }
 
-// CheckBinDir reports every binary or kwok stage file missing from dir.
+// CheckBinDir fails, naming every missing binary or kwok stage file and the
+// fix, unless dir holds all of them.
 func CheckBinDir(dir string) error {
-	var errs []error
+	if !isDir(dir) {
+		return fmt.Errorf("fleet: bin dir %s does not exist: run `make tools` (or set %s)", dir, BinDirEnv)
+	}
+	var missing []string
 	for _, b := range binaries {
-		p := filepath.Join(dir, b)
-		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			errs = append(errs, fmt.Errorf("fleet: %s is missing or not executable: run `make tools`", p))
+		st, err := os.Stat(filepath.Join(dir, b))
+		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			missing = append(missing, b)
 		}
 	}
 	for _, s := range kwokStages {
-		if p := filepath.Join(dir, "kwok-stages", s); !isFile(p) {
-			errs = append(errs, fmt.Errorf("fleet: %s is missing: run `make tools`", p))
+		if p := filepath.Join("kwok-stages", s); !isFile(filepath.Join(dir, p)) {
+			missing = append(missing, p)
 		}
 	}
-	return errors.Join(errs...)
+	if len(missing) > 0 {
+		return fmt.Errorf("fleet: missing from %s: %s: run `make tools`", dir, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func isFile(p string) bool {

@@ -102,7 +102,7 @@ func Start(ctx context.Context, o Options) (*Fleet, error) {
 	f.timing.Setup = time.Since(begin)
 	f.sp = newSpawner()
 	if err := f.start(ctx); err != nil {
-		f.log.Error(err, "start failed, stopping the fleet", "dir", o.Dir)
+		f.log.Info("start failed, stopping what was started", "dir", o.Dir)
 		return nil, errors.Join(err, f.Stop())
 	}
 	f.mu.Lock()

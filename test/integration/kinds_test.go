@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -15,15 +13,6 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-func ensureNamespace(ctx context.Context, names ...string) error {
-	for _, n := range names {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}
-		if err := k8sClient.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-	}
-	return nil
-}
 
 // servedKind is what a kubectl user expects of each kind of DESIGN §2.
 type servedKind struct {

@@ -135,8 +135,8 @@ type ResourceTemplateStatus struct {
 	// concatenated (for a Service: status.loadBalancer.ingress), and
 	// status.observedGeneration is reported as the template's generation
 	// once every cluster has observed the latest change. Kinds without a
-	// known aggregation keep the status of the first healthy cluster. Unset
-	// until a member cluster reports status.
+	// known aggregation rule carry the status reported by the first target
+	// cluster, by name. Unset until a member cluster reports status.
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Type=object

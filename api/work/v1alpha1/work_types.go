@@ -20,7 +20,7 @@ const ExecutionNamespacePrefix = "argosy-es-"
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:path=works,scope=Namespaced,categories=argosy
+// +kubebuilder:resource:path=works,scope=Namespaced,shortName=wk,categories=argosy
 // +kubebuilder:printcolumn:name="Workload-Kind",type=string,JSONPath=`.spec.workload.manifests[*].kind`
 // +kubebuilder:printcolumn:name="Workload-Name",type=string,JSONPath=`.spec.workload.manifests[*].metadata.name`,priority=1
 // +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.conditions[?(@.type=="Applied")].status`
