@@ -61,14 +61,14 @@ type Options struct {
 // DefaultOptions returns the defaults of an in-cluster installation.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:       ":8443",
-		MetricsSecure:     true,
-		ProbeAddr:         ":8081",
-		TemplateNamespace: "argosy-templates",
-		SystemNamespace:   "argosy-system",
-		EnableWebhooks:    true,
-		WebhookPort:       9443,
-		WebhookCertDir:    "/tmp/k8s-webhook-server/serving-certs",
+		MetricsAddr:         ":8443",
+		MetricsSecure:       true,
+		ProbeAddr:           ":8081",
+		TemplateNamespace:   "argosy-templates",
+		SystemNamespace:     "argosy-system",
+		EnableWebhooks:      true,
+		WebhookPort:         9443,
+		WebhookCertDir:      "/tmp/k8s-webhook-server/serving-certs",
 		WebhookCertSecret:   "argosy-webhook-server-cert",
 		WebhookService:      "argosy-webhook-service",
 		WebhookConfigPrefix: "argosy-",

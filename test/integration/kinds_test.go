@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-
 // servedKind is what a kubectl user expects of each kind of DESIGN §2.
 type servedKind struct {
 	group, kind, resource string
