@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -35,10 +36,13 @@ func runUp(ctx context.Context, args []string) error {
 	if err := fleet.CheckBinDir(o.bin); err != nil {
 		return err
 	}
+	if err := fleet.CheckDir(o.dir); err != nil {
+		return err
+	}
 	if r, err := fleet.ReadRecord(servePIDFile(o.dir)); err == nil && r.Alive() {
 		return fmt.Errorf("a fleet already runs in %s (pid %d): run `argosy-fleet down --dir %s` first", o.dir, r.PID, o.dir)
 	}
-	if err := os.MkdirAll(o.dir+"/logs", 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(o.dir, "logs"), 0o755); err != nil {
 		return err
 	}
 	_ = os.Remove(readyFile(o.dir))
@@ -63,7 +67,7 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	fmt.Printf("Starting a host and %d member clusters in %s (log: %s) ...\n", o.members, o.dir, fleetLog(o.dir))
+	fmt.Printf("Starting a host and %d member cluster(s) in %s (log: %s) ...\n", o.members, o.dir, fleetLog(o.dir))
 
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -103,6 +107,15 @@ func printReady(o options, info readyInfo, wall time.Duration) {
 	fmt.Printf("  kubectl config get-contexts\n")
 	if len(info.Contexts) > 1 {
 		fmt.Printf("  kubectl --context %s get nodes -L topology.kubernetes.io/region,topology.kubernetes.io/zone\n", info.Contexts[1])
+	}
+	if o.config != "" {
+		fmt.Printf("\nArgosy is installed on argosy-host; every member is registered as a Cluster:\n")
+		fmt.Printf("  kubectl --context argosy-host get clusters\n")
+		fmt.Printf("  kubectl --context argosy-host api-resources --categories=argosy\n")
+		fmt.Printf("  kubectl --context argosy-host apply -f config/samples/seeds/000-workload-rebalancer/01-deployment-and-policy.yaml\n")
+		if o.manager != "" {
+			fmt.Printf("The manager runs as a local process; its log: %s/argosy-manager.log\n", info.LogDir)
+		}
 	}
 	fmt.Printf("\nLogs: %s\nStop: argosy-fleet down --dir %s   (or make local-down)\n", info.LogDir, o.dir)
 }

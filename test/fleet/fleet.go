@@ -121,6 +121,9 @@ func (f *Fleet) prepareDir() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	if err := CheckDir(dir); err != nil {
+		return err
+	}
 	recs, err := Records(dir)
 	if err != nil {
 		return err
@@ -140,6 +143,23 @@ func (f *Fleet) prepareDir() error {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckDir accepts a missing or empty dir, or one a fleet used before (it
+// has pids/ or logs/). Start deletes etcd/, pki/, kubeconfig, ... in Dir, so
+// it must never run in, say, a home directory given by mistake.
+func CheckDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 && !isDir(filepath.Join(dir, "pids")) && !isDir(filepath.Join(dir, "logs")) {
+		return fmt.Errorf("fleet: %s is neither empty nor a fleet's directory (no pids/ or logs/)", dir)
 	}
 	return nil
 }
@@ -427,6 +447,9 @@ func (f *Fleet) StartMemberAPIServer(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	t0 := time.Now()
+	// Held while starting, so Stop and Usage never see a half-started
+	// process and two restarts cannot race.
 	c.mu.Lock()
 	old := c.apiserver
 	if !old.exited() {
@@ -435,10 +458,12 @@ func (f *Fleet) StartMemberAPIServer(ctx context.Context, name string) error {
 	}
 	p := &process{name: old.name, path: old.path, args: old.args, env: old.env,
 		logPath: old.logPath, recPath: old.recPath, appendLog: true}
-	c.apiserver = p
+	err = p.start(f.sp, f.log)
+	if err == nil {
+		c.apiserver = p
+	}
 	c.mu.Unlock()
-	t0 := time.Now()
-	if err := p.start(f.sp, f.log); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := f.waitReadyz(ctx, c, p); err != nil {
@@ -538,7 +563,13 @@ func (f *Fleet) Member(name string) (MemberSpec, bool) {
 	if !ok {
 		return MemberSpec{}, false
 	}
-	return *c.member, true
+	m := *c.member
+	m.Labels = maps.Clone(m.Labels)
+	m.Nodes = slices.Clone(m.Nodes)
+	for i := range m.Nodes {
+		m.Nodes[i].Labels = maps.Clone(m.Nodes[i].Labels)
+	}
+	return m, true
 }
 
 // MemberConfig is an admin client config for a member (a copy to modify), or

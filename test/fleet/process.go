@@ -266,33 +266,35 @@ func Reap(ctx context.Context, dir string, log logr.Logger) error {
 	return nil
 }
 
-// TerminatePID sends SIGTERM to a recorded process that is not our child,
-// polls until it is gone, and sends SIGKILL after timeout or when ctx ends.
-// It signals only r.PID itself, and only while r.Alive().
+// TerminatePID ends a recorded process that is not our child: SIGTERM, then
+// SIGKILL after timeout or when ctx ends, polling /proc until it is gone.
+// It signals r.PID only, and only while r.Alive().
 func TerminatePID(ctx context.Context, r ProcessRecord, timeout time.Duration) {
 	if !r.Alive() {
 		return
 	}
 	_ = syscall.Kill(r.PID, syscall.SIGTERM)
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	if waitGone(ctx, r, timeout) || !r.Alive() {
+		return
+	}
+	_ = syscall.Kill(r.PID, syscall.SIGKILL)
+	waitGone(context.Background(), r, 5*time.Second)
+}
+
+// waitGone polls until r is no longer alive; false on timeout or ctx end.
+func waitGone(ctx context.Context, r ProcessRecord, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for r.Alive() {
 		select {
-		case <-tick.C:
-			continue
-		case <-deadline.C:
 		case <-ctx.Done():
+			return false
+		case <-tick.C:
 		}
-		if r.Alive() {
-			_ = syscall.Kill(r.PID, syscall.SIGKILL)
-		}
-		for i := 0; i < 50 && r.Alive(); i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-		return
 	}
+	return true
 }
 
 // rss returns the resident set size of pid in bytes, from /proc/<pid>/status.

@@ -59,7 +59,9 @@ var skippedKinds = map[string]bool{
 }
 
 // Install applies config/default (less skippedKinds), registers every member
-// and, when o.Manager is set, starts the manager and waits until it is ready.
+// and, when o.Manager is set, starts the manager with its webhook server on
+// loopback, waits until it is ready, and points the webhook configurations
+// at it.
 func Install(ctx context.Context, f *fleet.Fleet, o Options) error {
 	c, err := client.New(f.HostConfig(), client.Options{Scheme: scheme.New()})
 	if err != nil {
@@ -77,8 +79,25 @@ func Install(ctx context.Context, f *fleet.Fleet, o Options) error {
 			return err
 		}
 	}
-	if o.Manager != "" {
-		return StartManager(ctx, f, o.Manager, o.ManagerArgs...)
+	if o.Manager == "" {
+		return nil
+	}
+	wh, err := newLocalWebhook(f.Dir())
+	if err != nil {
+		return err
+	}
+	if err := StartManager(ctx, f, o.Manager, append(wh.managerArgs(), o.ManagerArgs...)...); err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if k := obj.GetKind(); k == "ValidatingWebhookConfiguration" || k == "MutatingWebhookConfiguration" {
+			if err := wh.redirect(obj); err != nil {
+				return err
+			}
+			if err := apply(ctx, c, obj); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -208,8 +227,8 @@ func RegisterMember(ctx context.Context, c client.Client, f *fleet.Fleet, name s
 }
 
 // StartManager runs the manager binary against the host as a fleet process
-// (stopped with the fleet), with webhooks off and its probes on a loopback
-// port, and waits until /readyz answers.
+// (stopped with the fleet), with its probes on a loopback port, and waits
+// until /readyz answers. extraArgs come last, so they win.
 func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...string) error {
 	kc := filepath.Join(f.Dir(), "host.kubeconfig")
 	if err := os.WriteFile(kc, f.HostKubeconfig(), 0o600); err != nil {
@@ -221,7 +240,6 @@ func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...
 	}
 	args := append([]string{
 		"--kubeconfig=" + kc,
-		"--enable-webhooks=false",
 		"--leader-elect=false",
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + probe,
