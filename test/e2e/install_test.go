@@ -10,12 +10,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/cluster-api/util/kubeconfig"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/template"
 	"argosy.dev/argosy/test/install"
 )
 
@@ -90,4 +93,30 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// TestHostCallsManagerWebhooks: on the fleet the host apiserver calls the
+// manager's webhook server on loopback, so a template created without a
+// name gets its derived one, and a wrong name is refused.
+func TestHostCallsManagerWebhooks(t *testing.T) {
+	ctx := context.Background()
+	raw := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"e2e-webhook"},"data":{"k":"v"}}`)
+	rt := &workv1alpha1.ResourceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-templates"},
+		Spec:       workv1alpha1.ResourceTemplateSpec{Template: runtime.RawExtension{Raw: raw}},
+	}
+	if err := hostClient.Create(ctx, rt); err != nil {
+		t.Fatalf("creating a template through the webhooks: %v", err)
+	}
+	t.Cleanup(func() { _ = hostClient.Delete(ctx, rt) })
+	if want := template.Name("", "ConfigMap", "default", "e2e-webhook"); rt.Name != want {
+		t.Errorf("template named %q, want the derived %q", rt.Name, want)
+	}
+	bad := &workv1alpha1.ResourceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-templates", Name: "not-derived"},
+		Spec:       workv1alpha1.ResourceTemplateSpec{Template: runtime.RawExtension{Raw: raw}},
+	}
+	if err := hostClient.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "metadata.name") {
+		t.Errorf("a template with a wrong name: %v, want a metadata.name error", err)
+	}
 }

@@ -60,7 +60,7 @@ func run(m *testing.M) int {
 
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: dir, Members: fleet.DefaultMembers(2)})
+	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: filepath.Join(dir, "fleet"), Members: fleet.DefaultMembers(2)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the fleet:", err)
 		return 1

@@ -62,8 +62,12 @@ func (w *localWebhook) managerArgs() []string {
 }
 
 // redirect rewrites every webhook of a configuration from the Service to
-// the loopback URL with the same path.
+// the loopback URL with the same path. The configuration is renamed
+// (argosy-local-...) so that it never collides with the Service-based one of
+// config/default: `kubectl apply -k config/default` on the local host then
+// still works.
 func (w *localWebhook) redirect(cfg *unstructured.Unstructured) error {
+	cfg.SetName(strings.Replace(cfg.GetName(), "argosy-", "argosy-local-", 1))
 	hooks, _, err := unstructured.NestedSlice(cfg.Object, "webhooks")
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", cfg.GetKind(), cfg.GetName(), err)
