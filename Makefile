@@ -88,7 +88,7 @@ build: generate fmt vet ## Build the manager, the kubectl plugin and the fleet b
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig (no webhook server).
-	go run ./cmd/manager --enable-webhooks=false --leader-elect=false
+	go run ./cmd/manager --enable-webhooks=false --leader-elect=false --metrics-bind-address=127.0.0.1:8443 --health-probe-bind-address=127.0.0.1:8081
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a container engine).

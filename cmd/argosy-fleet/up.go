@@ -75,7 +75,7 @@ func runUp(ctx context.Context, args []string) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("the fleet failed to start (%v); %s ends:\n%s", err, fleetLog(o.dir), tailFile(fleetLog(o.dir), 40))
+			return fmt.Errorf("the fleet failed to start (%v); %s ends:\n%s", err, fleetLog(o.dir), fleet.TailFile(fleetLog(o.dir), 40))
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(syscall.SIGTERM) // serve stops what it started
 			<-exited
@@ -179,16 +179,4 @@ func runServe(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	log.Info("signalled, stopping")
 	return nil
-}
-
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -108,10 +108,11 @@ func (p *process) stop(log logr.Logger) {
 
 // logTail returns the last n lines of the process's log, for error messages.
 func (p *process) logTail(n int) string {
-	return tail(p.logPath, n)
+	return TailFile(p.logPath, n)
 }
 
-func tail(path string, n int) string {
+// TailFile returns the last n lines of a file, or "" when it cannot be read.
+func TailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""

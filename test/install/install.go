@@ -234,7 +234,7 @@ func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...
 	if err := os.WriteFile(kc, f.HostKubeconfig(), 0o600); err != nil {
 		return err
 	}
-	probe, err := freeAddr()
+	probe, err := FreeLoopbackAddr()
 	if err != nil {
 		return err
 	}
@@ -247,8 +247,15 @@ func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...
 	if err := f.StartProcess(fleet.ProcessSpec{Name: "argosy-manager", Path: bin, Args: args}); err != nil {
 		return err
 	}
-	url := "http://" + probe + "/readyz"
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	if err := WaitHTTP200(ctx, "http://"+probe+"/readyz"); err != nil {
+		return fmt.Errorf("manager not ready (see %s): %w", filepath.Join(f.LogDir(), "argosy-manager.log"), err)
+	}
+	return nil
+}
+
+// WaitHTTP200 polls url for up to a minute until it answers 200 OK.
+func WaitHTTP200(ctx context.Context, url string) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		resp, err := http.Get(url)
 		if err != nil {
 			return false, nil
@@ -257,12 +264,14 @@ func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...
 		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
-		return fmt.Errorf("manager not ready at %s (see %s): %w", url, filepath.Join(f.LogDir(), "argosy-manager.log"), err)
+		return fmt.Errorf("%s never answered 200: %w", url, err)
 	}
 	return nil
 }
 
-func freeAddr() (string, error) {
+// FreeLoopbackAddr returns a 127.0.0.1 address whose port nobody listens on
+// right now.
+func FreeLoopbackAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

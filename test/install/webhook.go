@@ -23,7 +23,7 @@ type localWebhook struct {
 }
 
 func newLocalWebhook(dir string) (*localWebhook, error) {
-	addr, err := freeAddr()
+	addr, err := FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}

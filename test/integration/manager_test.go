@@ -8,6 +8,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"argosy.dev/argosy/test/install"
 )
 
 // TestManagerLeadsAndAnswersProbes checks the package's manager (started in
@@ -26,7 +28,7 @@ func TestManagerLeadsAndAnswersProbes(t *testing.T) {
 		t.Fatalf("the manager never held its leader election lease: %v", err)
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
-		if err := waitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+path); err != nil {
+		if err := install.WaitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+path); err != nil {
 			t.Error(err)
 		}
 	}

@@ -7,17 +7,13 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -25,6 +21,7 @@ import (
 	"argosy.dev/argosy/internal/manager"
 	"argosy.dev/argosy/internal/scheme"
 	"argosy.dev/argosy/test/fleet"
+	"argosy.dev/argosy/test/install"
 	"argosy.dev/argosy/test/paths"
 )
 
@@ -100,7 +97,9 @@ func start(ctx context.Context) (*envtest.Environment, error) {
 	wh := env.WebhookInstallOptions
 	mgrOptions = manager.DefaultOptions()
 	mgrOptions.MetricsAddr = "0"
-	mgrOptions.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort()))
+	if mgrOptions.ProbeAddr, err = install.FreeLoopbackAddr(); err != nil {
+		return env, err
+	}
 	mgrOptions.LeaderElect = true
 	mgrOptions.LeaderElectionNamespace = "argosy-system"
 	mgrOptions.WebhookHost, mgrOptions.WebhookPort, mgrOptions.WebhookCertDir = wh.LocalServingHost, wh.LocalServingPort, wh.LocalServingCertDir
@@ -116,7 +115,7 @@ func start(ctx context.Context) (*envtest.Environment, error) {
 		}
 	}()
 	// Ready means the webhook server serves: admission works from here on.
-	return env, waitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+"/readyz")
+	return env, install.WaitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+"/readyz")
 }
 
 func ensureNamespace(ctx context.Context, names ...string) error {
@@ -127,28 +126,4 @@ func ensureNamespace(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
-}
-
-func waitHTTP200(ctx context.Context, url string) error {
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		resp, err := http.Get(url)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s never answered 200: %w", url, err)
-	}
-	return nil
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
