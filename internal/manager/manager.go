@@ -148,6 +148,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := mgr.AddReadyzCheck("ready", ready); err != nil {
 		return nil, err
 	}
+	if err := addTemplateNamespace(mgr, o.TemplateNamespace); err != nil {
+		return nil, err
+	}
 	if err := setupControllers(ctx, mgr, o); err != nil {
 		return nil, err
 	}

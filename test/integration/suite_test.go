@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -90,7 +91,8 @@ func start(ctx context.Context) (*envtest.Environment, error) {
 	if k8sClient, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
 		return env, err
 	}
-	if err := ensureNamespace(ctx, "argosy-templates", "argosy-system"); err != nil {
+	// argosy-templates is left to the manager, which creates it at start.
+	if err := ensureNamespace(ctx, "argosy-system"); err != nil {
 		return env, err
 	}
 
@@ -115,7 +117,12 @@ func start(ctx context.Context) (*envtest.Environment, error) {
 		}
 	}()
 	// Ready means the webhook server serves: admission works from here on.
-	return env, install.WaitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+"/readyz")
+	if err := install.WaitHTTP200(ctx, "http://"+mgrOptions.ProbeAddr+"/readyz"); err != nil {
+		return env, err
+	}
+	return env, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return k8sClient.Get(ctx, client.ObjectKey{Name: mgrOptions.TemplateNamespace}, &corev1.Namespace{}) == nil, nil
+	})
 }
 
 func ensureNamespace(ctx context.Context, names ...string) error {
