@@ -32,6 +32,16 @@ type Options struct {
 	LeaderElect             bool
 	LeaderElectionNamespace string
 
+	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the host
+	// apiserver. controller-runtime's default of 20 QPS would cap Argosy at
+	// a few bindings per second; the apiserver's priority and fairness
+	// protects itself.
+	KubeAPIQPS   float64
+	KubeAPIBurst int
+	// ConcurrentReconciles is the number of workers of each busy controller
+	// (detector, scheduler).
+	ConcurrentReconciles int
+
 	// TemplateNamespace is the one namespace that holds ResourceTemplates
 	// and ResourceBindings.
 	TemplateNamespace string
@@ -61,17 +71,20 @@ type Options struct {
 // DefaultOptions returns the defaults of an in-cluster installation.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:         ":8443",
-		MetricsSecure:       true,
-		ProbeAddr:           ":8081",
-		TemplateNamespace:   "argosy-templates",
-		SystemNamespace:     "argosy-system",
-		EnableWebhooks:      true,
-		WebhookPort:         9443,
-		WebhookCertDir:      "/tmp/k8s-webhook-server/serving-certs",
-		WebhookCertSecret:   "argosy-webhook-server-cert",
-		WebhookService:      "argosy-webhook-service",
-		WebhookConfigPrefix: "argosy-",
+		MetricsAddr:          ":8443",
+		MetricsSecure:        true,
+		ProbeAddr:            ":8081",
+		KubeAPIQPS:           500,
+		KubeAPIBurst:         1000,
+		ConcurrentReconciles: 8,
+		TemplateNamespace:    "argosy-templates",
+		SystemNamespace:      "argosy-system",
+		EnableWebhooks:       true,
+		WebhookPort:          9443,
+		WebhookCertDir:       "/tmp/k8s-webhook-server/serving-certs",
+		WebhookCertSecret:    "argosy-webhook-server-cert",
+		WebhookService:       "argosy-webhook-service",
+		WebhookConfigPrefix:  "argosy-",
 	}
 }
 
@@ -82,6 +95,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address of the /healthz and /readyz endpoints.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the manager's own namespace).")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the host apiserver.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the host apiserver.")
+	fs.IntVar(&o.ConcurrentReconciles, "concurrent-reconciles", o.ConcurrentReconciles, "Workers of each busy controller (detector, scheduler).")
 	fs.StringVar(&o.TemplateNamespace, "template-namespace", o.TemplateNamespace, "The namespace that holds ResourceTemplates and ResourceBindings.")
 	fs.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "The namespace that holds member credentials.")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Run the admission webhook server.")
@@ -100,6 +116,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--template-namespace must not be empty")
 	case o.SystemNamespace == "":
 		return fmt.Errorf("--system-namespace must not be empty")
+	case o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0:
+		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
+	case o.ConcurrentReconciles <= 0:
+		return fmt.Errorf("--concurrent-reconciles must be positive")
 	case o.EnableWebhooks && (o.WebhookPort <= 0 || o.WebhookPort > 65535):
 		return fmt.Errorf("--webhook-port %d is not a valid port", o.WebhookPort)
 	}
@@ -134,6 +154,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		}
 		mo.WebhookServer = server
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)

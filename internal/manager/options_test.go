@@ -16,6 +16,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"empty template namespace", func(o *Options) { o.TemplateNamespace = "" }, "--template-namespace"},
 		{"empty system namespace", func(o *Options) { o.SystemNamespace = "" }, "--system-namespace"},
 		{"webhook port out of range", func(o *Options) { o.WebhookPort = 70000 }, "--webhook-port"},
+		{"zero API rate", func(o *Options) { o.KubeAPIQPS = 0 }, "--kube-api-qps"},
+		{"no workers", func(o *Options) { o.ConcurrentReconciles = 0 }, "--concurrent-reconciles"},
 		{"webhook port ignored without webhooks", func(o *Options) { o.EnableWebhooks = false; o.WebhookPort = 0 }, ""},
 	}
 	for _, c := range cases {
