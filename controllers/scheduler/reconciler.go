@@ -1,0 +1,275 @@
+// Package scheduler is the scheduling controller: it places each
+// ResourceBinding's replicas on member clusters (spec.clusters) with the
+// pure algorithm of internal/scheduler, and reports the outcome in the
+// binding's Scheduled condition and in events on the template.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/member"
+	sched "argosy.dev/argosy/internal/scheduler"
+)
+
+// FieldManager owns spec.clusters and the scheduler's status fields.
+const FieldManager = "argosy-scheduler"
+
+// DefaultSchedulerName is the schedulerName this controller serves.
+const DefaultSchedulerName = "default-scheduler"
+
+// Reconciler schedules ResourceBindings.
+type Reconciler struct {
+	Client   client.Client
+	Recorder record.EventRecorder
+	Members  *member.Cache
+	// RetryAfter is how long an unschedulable binding waits before the
+	// next attempt when nothing it depends on changes.
+	RetryAfter time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	ledger *ledger
+	nodes  *nodeCache
+}
+
+// +kubebuilder:rbac:groups=work.argosy.dev,resources=resourcebindings,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=work.argosy.dev,resources=resourcebindings/status,verbs=get;patch
+// +kubebuilder:rbac:groups=cluster.argosy.dev,resources=clusters,verbs=get;list;watch
+
+// Reconcile does one scheduling pass, with at most one write: spec.clusters
+// when the placement changes, else the status when it changes. A placement
+// write triggers the next pass, which then records the outcome, so each
+// pass stays a single request.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var rb workv1alpha1.ResourceBinding
+	if err := r.Client.Get(ctx, req.NamespacedName, &rb); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if rb.DeletionTimestamp != nil || !r.serves(&rb) {
+		return ctrl.Result{}, nil
+	}
+	if rb.Spec.Suspension != nil && rb.Spec.Suspension.Scheduling != nil && *rb.Spec.Suspension.Scheduling {
+		return ctrl.Result{}, r.writeStatus(ctx, &rb, outcome{
+			status: metav1.ConditionFalse, reason: workv1alpha1.BindingReasonSchedulingSuspended,
+			message: "scheduling is suspended (spec.suspension.scheduling)",
+		})
+	}
+
+	var clusters clusterv1alpha1.ClusterList
+	if err := r.Client.List(ctx, &clusters); err != nil {
+		return ctrl.Result{}, err
+	}
+	in := r.input(&rb, clusters.Items)
+	res := sched.Schedule(in)
+	placement := withRequiredBy(res.Clusters, rb.Spec.RequiredBy)
+
+	if res.Reason == workv1alpha1.BindingReasonSuccess || len(rb.Spec.RequiredBy) > 0 && len(placement) > 0 {
+		if !sameClusters(placement, rb.Spec.Clusters) {
+			log.FromContext(ctx).V(1).Info("placing", "clusters", formatClusters(placement))
+			return ctrl.Result{}, r.writeClusters(ctx, &rb, placement)
+		}
+		o := outcome{status: metav1.ConditionTrue, reason: workv1alpha1.BindingReasonSuccess,
+			message: "Binding has been scheduled successfully. Result: " + formatClusters(placement), affinity: res.AffinityName}
+		return ctrl.Result{}, r.writeStatus(ctx, &rb, o)
+	}
+	o := outcome{status: metav1.ConditionFalse, reason: res.Reason, message: res.Message, affinity: rb.Status.SchedulerObservedAffinityName}
+	if err := r.writeStatus(ctx, &rb, o); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Capacity and cluster changes also re-enqueue; this is the backstop.
+	return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+}
+
+func (r *Reconciler) serves(rb *workv1alpha1.ResourceBinding) bool {
+	return rb.Spec.SchedulerName == "" || rb.Spec.SchedulerName == DefaultSchedulerName
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// input turns the binding and what is known of the clusters into the
+// algorithm's input.
+func (r *Reconciler) input(rb *workv1alpha1.ResourceBinding, clusters []clusterv1alpha1.Cluster) sched.Input {
+	key := types.NamespacedName{Namespace: rb.Namespace, Name: rb.Name}
+	in := sched.Input{
+		GVK:                 schema.FromAPIVersionAndKind(rb.Spec.Resource.APIVersion, rb.Spec.Resource.Kind),
+		Replicas:            rb.Spec.Replicas,
+		Requirements:        rb.Spec.ReplicaRequirements,
+		Placement:           rb.Spec.Placement,
+		Current:             rb.Spec.Clusters,
+		Fresh:               fresh(rb),
+		CurrentAffinityName: rb.Status.SchedulerObservedAffinityName,
+		// Ties in a division go a different way for each workload.
+		Seed: key.String(),
+	}
+	for _, t := range rb.Spec.GracefulEvictionTasks {
+		in.Evicting = append(in.Evicting, t.FromCluster)
+	}
+	for i := range clusters {
+		in.Clusters = append(in.Clusters, r.snapshot(&clusters[i], r.ledger.pendingExcept(clusters[i].Name, key)))
+	}
+	return in
+}
+
+// fresh: a WorkloadRebalancer (or a user) asked for a full reschedule after
+// the last one.
+func fresh(rb *workv1alpha1.ResourceBinding) bool {
+	t := rb.Spec.RescheduleTriggeredAt
+	if t == nil {
+		return false
+	}
+	last := rb.Status.LastScheduledTime
+	return last == nil || t.After(last.Time)
+}
+
+// withRequiredBy adds the clusters of the bindings that need this one (it
+// is their ConfigMap, Secret, ...) to its own placement.
+func withRequiredBy(own []workv1alpha1.TargetCluster, requiredBy []workv1alpha1.BindingSnapshot) []workv1alpha1.TargetCluster {
+	if len(requiredBy) == 0 {
+		return own
+	}
+	byName := map[string]workv1alpha1.TargetCluster{}
+	for _, tc := range own {
+		byName[tc.Name] = tc
+	}
+	for _, parent := range requiredBy {
+		for _, tc := range parent.Clusters {
+			if _, ok := byName[tc.Name]; !ok {
+				byName[tc.Name] = workv1alpha1.TargetCluster{Name: tc.Name}
+			}
+		}
+	}
+	out := make([]workv1alpha1.TargetCluster, 0, len(byName))
+	for _, tc := range byName {
+		out = append(out, tc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func sameClusters(a, b []workv1alpha1.TargetCluster) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	as, bs := slices.Clone(a), slices.Clone(b)
+	sort.Slice(as, func(i, j int) bool { return as[i].Name < as[j].Name })
+	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
+	return slices.Equal(as, bs)
+}
+
+// formatClusters renders a placement as Karmada does: {member1:2, member2:1}.
+func formatClusters(tcs []workv1alpha1.TargetCluster) string {
+	parts := make([]string, 0, len(tcs))
+	for _, tc := range tcs {
+		parts = append(parts, fmt.Sprintf("%s:%d", tc.Name, tc.Replicas))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// outcome is what the status should say after a pass.
+type outcome struct {
+	status   metav1.ConditionStatus
+	reason   string
+	message  string
+	affinity string
+}
+
+// writeClusters server-side applies spec.clusters alone.
+func (r *Reconciler) writeClusters(ctx context.Context, rb *workv1alpha1.ResourceBinding, tcs []workv1alpha1.TargetCluster) error {
+	clusters := make([]any, 0, len(tcs))
+	for _, tc := range tcs {
+		clusters = append(clusters, map[string]any{"name": tc.Name, "replicas": int64(tc.Replicas)})
+	}
+	u := applyObject(rb)
+	u.Object["spec"] = map[string]any{"clusters": clusters}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("writing spec.clusters of %s/%s: %w", rb.Namespace, rb.Name, err)
+	}
+	return nil
+}
+
+// writeStatus applies the scheduler's status fields when they differ from
+// what the binding says, and emits the event that goes with a change.
+func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceBinding, o outcome) error {
+	cur := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
+	upToDate := cur != nil && cur.Status == o.status && cur.Reason == o.reason && cur.Message == o.message &&
+		cur.ObservedGeneration == rb.Generation && rb.Status.SchedulerObservedGeneration == rb.Generation &&
+		rb.Status.SchedulerObservedAffinityName == o.affinity
+	if upToDate {
+		return nil
+	}
+	now := metav1.NewTime(r.now())
+	transition := now
+	if cur != nil && cur.Status == o.status {
+		transition = cur.LastTransitionTime
+	}
+	last := rb.Status.LastScheduledTime
+	if o.status == metav1.ConditionTrue && (last == nil || rb.Status.SchedulerObservedGeneration != rb.Generation) {
+		last = &now
+	}
+	status := map[string]any{
+		"schedulerObservedGeneration": rb.Generation,
+		"conditions": []any{map[string]any{
+			"type": workv1alpha1.ConditionScheduled, "status": string(o.status), "reason": o.reason,
+			"message": o.message, "observedGeneration": rb.Generation,
+			"lastTransitionTime": transition.UTC().Format(time.RFC3339),
+		}},
+	}
+	if o.affinity != "" {
+		status["schedulerObservingAffinityName"] = o.affinity
+	}
+	if last != nil {
+		status["lastScheduledTime"] = last.UTC().Format(time.RFC3339)
+	}
+	u := applyObject(rb)
+	u.Object["status"] = status
+	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("writing the status of %s/%s: %w", rb.Namespace, rb.Name, err)
+	}
+	r.event(ctx, rb, o)
+	return nil
+}
+
+// event reports the outcome on the template, where users look.
+func (r *Reconciler) event(ctx context.Context, rb *workv1alpha1.ResourceBinding, o outcome) {
+	owner := metav1.GetControllerOf(rb)
+	if r.Recorder == nil || owner == nil {
+		return
+	}
+	tpl := &workv1alpha1.ResourceTemplate{}
+	tpl.Namespace, tpl.Name, tpl.UID = rb.Namespace, owner.Name, owner.UID
+	tpl.APIVersion, tpl.Kind = workv1alpha1.GroupVersion.String(), "ResourceTemplate"
+	if o.status == metav1.ConditionTrue {
+		r.Recorder.Event(tpl, corev1.EventTypeNormal, "ScheduleBindingSucceed", o.message)
+		return
+	}
+	if o.reason == workv1alpha1.BindingReasonSchedulingSuspended {
+		return
+	}
+	r.Recorder.Event(tpl, corev1.EventTypeWarning, "ScheduleBindingFailed", o.reason+": "+o.message)
+}

@@ -1,0 +1,157 @@
+package scheduler
+
+import (
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/member"
+	sched "argosy.dev/argosy/internal/scheduler"
+)
+
+// snapshot is what the algorithm needs of one cluster: its Cluster object,
+// its nodes and their use from the member's informers, and what other
+// bindings hold there but the member does not show yet.
+func (r *Reconciler) snapshot(c *clusterv1alpha1.Cluster, pending reservation) sched.Cluster {
+	s := r.nodes.get(c.Name, r.Members.Get(c.Name), r.now())
+	s.Name = c.Name
+	s.Labels = c.Labels
+	s.Provider, s.Region, s.Zone, s.Zones = c.Spec.Provider, c.Spec.Region, c.Spec.Zone, c.Spec.Zones
+	s.Taints = c.Spec.Taints
+	s.APIs = apis(c)
+	s.Pending = sched.Resources{Requests: pending.Resources, Pods: pending.Pods}
+	return s
+}
+
+// nodeCache keeps each member's nodes, with their requested resources
+// summed from the pods on them and prepared for the algorithm, for a short
+// while: rebuilding them on every pass would cost more than scheduling. A
+// binding scheduled on data up to ttl old is safe because the ledger holds
+// what was placed meanwhile.
+type nodeCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]nodeEntry
+}
+
+type nodeEntry struct {
+	cluster sched.Cluster // Nodes and their prepared form only
+	member  *member.Member
+	at      time.Time
+}
+
+func newNodeCache(ttl time.Duration) *nodeCache {
+	return &nodeCache{ttl: ttl, entries: map[string]nodeEntry{}}
+}
+
+// get returns a copy to fill in; Nodes stay shared and must not change. A
+// member not connected or not synced has unknown capacity (nil Nodes).
+func (nc *nodeCache) get(name string, m *member.Member, now time.Time) sched.Cluster {
+	if m == nil || !m.Synced() {
+		return sched.Cluster{}
+	}
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if e, ok := nc.entries[name]; ok && e.member == m && now.Sub(e.at) < nc.ttl {
+		return e.cluster
+	}
+	cs := []sched.Cluster{{Nodes: nodes(m)}}
+	sched.Prepare(cs)
+	nc.entries[name] = nodeEntry{cluster: cs[0], member: m, at: now}
+	return cs[0]
+}
+
+// apis is nil (do not filter) unless the cluster controller has recorded a
+// complete discovery of the member.
+func apis(c *clusterv1alpha1.Cluster) sched.APISet {
+	if len(c.Status.APIEnablements) == 0 {
+		return nil
+	}
+	if cond := meta.FindStatusCondition(c.Status.Conditions, clusterv1alpha1.ClusterConditionCompleteAPIEnablements); cond != nil && cond.Status != metav1.ConditionTrue {
+		return nil
+	}
+	return sched.APISetFromEnablements(c.Status.APIEnablements)
+}
+
+func nodes(m interface {
+	Nodes() ([]*corev1.Node, error)
+	PodsOnNode(string) ([]*corev1.Pod, error)
+}) []sched.Node {
+	list, err := m.Nodes()
+	if err != nil {
+		return nil
+	}
+	out := make([]sched.Node, 0, len(list))
+	for _, n := range list {
+		node := sched.Node{
+			Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints,
+			Ready: nodeReady(n), Unschedulable: n.Spec.Unschedulable,
+			Allocatable: n.Status.Allocatable, Requested: corev1.ResourceList{},
+		}
+		pods, _ := m.PodsOnNode(n.Name)
+		for _, p := range pods {
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				continue
+			}
+			node.Pods++
+			for name, q := range podRequests(p) {
+				cur := node.Requested[name]
+				cur.Add(q)
+				node.Requested[name] = cur
+			}
+		}
+		out = append(out, node)
+	}
+	return out
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podRequests is what the kube-scheduler counts for a pod: the larger of
+// the containers' sum and the largest init container, plus overhead.
+func podRequests(p *corev1.Pod) corev1.ResourceList {
+	sum := corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		for name, q := range c.Resources.Requests {
+			cur := sum[name]
+			cur.Add(q)
+			sum[name] = cur
+		}
+	}
+	for _, c := range p.Spec.InitContainers {
+		for name, q := range c.Resources.Requests {
+			if cur, ok := sum[name]; !ok || q.Cmp(cur) > 0 {
+				sum[name] = q.DeepCopy()
+			}
+		}
+	}
+	for name, q := range p.Spec.Overhead {
+		cur := sum[name]
+		cur.Add(q)
+		sum[name] = cur
+	}
+	return sum
+}
+
+// applyObject is the identity of rb as a server-side apply body.
+func applyObject(rb *workv1alpha1.ResourceBinding) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{}}
+	u.SetAPIVersion(workv1alpha1.GroupVersion.String())
+	u.SetKind("ResourceBinding")
+	u.SetNamespace(rb.Namespace)
+	u.SetName(rb.Name)
+	return u
+}
