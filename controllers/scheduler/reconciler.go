@@ -73,6 +73,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		})
 	}
 
+	switch {
+	case rb.Spec.Placement == nil && len(rb.Spec.RequiredBy) == 0:
+		// Nothing claims it and nothing needs it: nothing to place.
+		return ctrl.Result{}, nil
+	case rb.Spec.Placement == nil:
+		// Only a dependency (a ConfigMap, Secret, ...): it goes where the
+		// workloads that need it go, and nowhere else.
+		return ctrl.Result{}, r.follow(ctx, &rb)
+	case rb.Labels[workv1alpha1.LabelPolicyName] == "" && len(rb.Spec.Clusters) > 0:
+		// Its policy was deleted: like Karmada, keep the placement as it
+		// is until another policy claims the template.
+		return ctrl.Result{}, nil
+	}
+
 	var clusters clusterv1alpha1.ClusterList
 	if err := r.Client.List(ctx, &clusters); err != nil {
 		return ctrl.Result{}, err
@@ -81,7 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	res := sched.Schedule(in)
 	placement := withRequiredBy(res.Clusters, rb.Spec.RequiredBy)
 
-	if res.Reason == workv1alpha1.BindingReasonSuccess || len(rb.Spec.RequiredBy) > 0 && len(placement) > 0 {
+	if res.Reason == workv1alpha1.BindingReasonSuccess {
 		if !sameClusters(placement, rb.Spec.Clusters) {
 			log.FromContext(ctx).V(1).Info("placing", "clusters", formatClusters(placement))
 			return ctrl.Result{}, r.writeClusters(ctx, &rb, placement)
@@ -96,6 +110,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// Capacity and cluster changes also re-enqueue; this is the backstop.
 	return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+}
+
+// follow places a dependency-only binding on its parents' clusters.
+func (r *Reconciler) follow(ctx context.Context, rb *workv1alpha1.ResourceBinding) error {
+	placement := withRequiredBy(nil, rb.Spec.RequiredBy)
+	if !sameClusters(placement, rb.Spec.Clusters) {
+		return r.writeClusters(ctx, rb, placement)
+	}
+	return r.writeStatus(ctx, rb, outcome{status: metav1.ConditionTrue, reason: workv1alpha1.BindingReasonSuccess,
+		message: "Binding follows the workloads that require it. Result: " + formatClusters(placement)})
 }
 
 func (r *Reconciler) serves(rb *workv1alpha1.ResourceBinding) bool {

@@ -7,6 +7,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,6 +47,13 @@ type Options struct {
 	// (detector, scheduler).
 	ConcurrentReconciles int
 
+	// ClusterStatusUpdateFrequency is how often each member is probed;
+	// ClusterFailureThreshold and ClusterSuccessThreshold how long a probe
+	// result must persist before Ready turns False or True (Karmada's flags).
+	ClusterStatusUpdateFrequency time.Duration
+	ClusterFailureThreshold      time.Duration
+	ClusterSuccessThreshold      time.Duration
+
 	// TemplateNamespace is the one namespace that holds ResourceTemplates
 	// and ResourceBindings.
 	TemplateNamespace string
@@ -71,20 +83,23 @@ type Options struct {
 // DefaultOptions returns the defaults of an in-cluster installation.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:          ":8443",
-		MetricsSecure:        true,
-		ProbeAddr:            ":8081",
-		KubeAPIQPS:           500,
-		KubeAPIBurst:         1000,
-		ConcurrentReconciles: 8,
-		TemplateNamespace:    "argosy-templates",
-		SystemNamespace:      "argosy-system",
-		EnableWebhooks:       true,
-		WebhookPort:          9443,
-		WebhookCertDir:       "/tmp/k8s-webhook-server/serving-certs",
-		WebhookCertSecret:    "argosy-webhook-server-cert",
-		WebhookService:       "argosy-webhook-service",
-		WebhookConfigPrefix:  "argosy-",
+		MetricsAddr:                  ":8443",
+		MetricsSecure:                true,
+		ProbeAddr:                    ":8081",
+		KubeAPIQPS:                   500,
+		KubeAPIBurst:                 1000,
+		ConcurrentReconciles:         8,
+		ClusterStatusUpdateFrequency: 10 * time.Second,
+		ClusterFailureThreshold:      30 * time.Second,
+		ClusterSuccessThreshold:      30 * time.Second,
+		TemplateNamespace:            "argosy-templates",
+		SystemNamespace:              "argosy-system",
+		EnableWebhooks:               true,
+		WebhookPort:                  9443,
+		WebhookCertDir:               "/tmp/k8s-webhook-server/serving-certs",
+		WebhookCertSecret:            "argosy-webhook-server-cert",
+		WebhookService:               "argosy-webhook-service",
+		WebhookConfigPrefix:          "argosy-",
 	}
 }
 
@@ -98,6 +113,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the host apiserver.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the host apiserver.")
 	fs.IntVar(&o.ConcurrentReconciles, "concurrent-reconciles", o.ConcurrentReconciles, "Workers of each busy controller (detector, scheduler).")
+	fs.DurationVar(&o.ClusterStatusUpdateFrequency, "cluster-status-update-frequency", o.ClusterStatusUpdateFrequency, "How often each member cluster is probed.")
+	fs.DurationVar(&o.ClusterFailureThreshold, "cluster-failure-threshold", o.ClusterFailureThreshold, "How long a member must fail its probes before it is NotReady.")
+	fs.DurationVar(&o.ClusterSuccessThreshold, "cluster-success-threshold", o.ClusterSuccessThreshold, "How long a member must pass its probes before it is Ready again.")
 	fs.StringVar(&o.TemplateNamespace, "template-namespace", o.TemplateNamespace, "The namespace that holds ResourceTemplates and ResourceBindings.")
 	fs.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "The namespace that holds member credentials.")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Run the admission webhook server.")
@@ -118,6 +136,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--system-namespace must not be empty")
 	case o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0:
 		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
+	case o.ClusterStatusUpdateFrequency <= 0:
+		return fmt.Errorf("--cluster-status-update-frequency must be positive")
+	case o.ClusterFailureThreshold < 0 || o.ClusterSuccessThreshold < 0:
+		return fmt.Errorf("--cluster-failure-threshold and --cluster-success-threshold must not be negative")
 	case o.ConcurrentReconciles <= 0:
 		return fmt.Errorf("--concurrent-reconciles must be positive")
 	case o.EnableWebhooks && (o.WebhookPort <= 0 || o.WebhookPort > 65535):
@@ -137,7 +159,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mo := ctrl.Options{
-		Scheme:                        scheme.New(),
+		Scheme: scheme.New(),
+		// Member credentials are Secrets in the system namespace; the
+		// manager may read Secrets nowhere else.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.SystemNamespace: {}}},
+		}},
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        o.ProbeAddr,
 		LeaderElection:                o.LeaderElect,

@@ -5,14 +5,44 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"argosy.dev/argosy/controllers/cluster"
+	"argosy.dev/argosy/controllers/detector"
+	"argosy.dev/argosy/controllers/scheduler"
+	"argosy.dev/argosy/internal/member"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
 )
 
 // setupControllers registers every reconciler with the manager. Each
 // controller lives in its own folder under controllers/ and exposes
-// SetupWithManager; they are added here as the pipeline grows.
+// SetupWithManager. The member cache (one client and one set of informers
+// per member cluster) is shared by the controllers that talk to members.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	return nil
+	members := member.NewCache(mgr.GetClient(), ctrl.Log.WithName("members"), member.WithSecretNamespace(o.SystemNamespace))
+	if err := mgr.Add(members); err != nil {
+		return err
+	}
+	cl := &cluster.Reconciler{
+		Client:                mgr.GetClient(),
+		Members:               members,
+		Recorder:              mgr.GetEventRecorder("cluster-controller"),
+		SystemNamespace:       o.SystemNamespace,
+		StatusUpdateFrequency: o.ClusterStatusUpdateFrequency,
+		FailureThreshold:      o.ClusterFailureThreshold,
+		SuccessThreshold:      o.ClusterSuccessThreshold,
+	}
+	if err := cl.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace}
+	if err := det.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	sch := &scheduler.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorderFor(scheduler.DefaultSchedulerName), //nolint:staticcheck // Karmada's event source name
+		Members:  members,
+	}
+	return sch.SetupWithManager(ctx, mgr, o.ConcurrentReconciles)
 }
 
 // setupWebhooks registers the admission webhooks.
