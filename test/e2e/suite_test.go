@@ -60,7 +60,7 @@ func run(m *testing.M) int {
 
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: filepath.Join(dir, "fleet"), Members: fleet.DefaultMembers(2)})
+	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: filepath.Join(dir, "fleet"), Members: e2eMembers()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the fleet:", err)
 		return 1
@@ -80,6 +80,9 @@ func run(m *testing.M) int {
 		Kustomize: kustomizeBin(),
 		ConfigDir: filepath.Join(repoRoot, "config"),
 		Manager:   manager,
+		// Probe members every second so that readiness changes show within
+		// the tests' patience.
+		ManagerArgs: []string{"--cluster-status-update-frequency=1s", "--cluster-failure-threshold=3s", "--cluster-success-threshold=2s"},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "installing Argosy:", err)
@@ -91,6 +94,19 @@ func run(m *testing.M) int {
 	}
 	code = m.Run()
 	return code
+}
+
+// e2eMembers sizes the members for the seed scenarios: a Deployment of 10m
+// CPU replicas has room for two in member1 (two nodes with room for one
+// each: 30m in total would wrongly say three) and one in member2.
+func e2eMembers() []fleet.MemberSpec {
+	members := fleet.DefaultMembers(2)
+	small := func(name string) fleet.NodeSpec {
+		return fleet.NodeSpec{Name: name, CPU: "15m", Memory: "1Gi", Pods: "110"}
+	}
+	members[0].Nodes = []fleet.NodeSpec{small("member1-node-1"), small("member1-node-2")}
+	members[1].Nodes = []fleet.NodeSpec{small("member2-node-1")}
+	return members
 }
 
 // kustomizeBin is the pinned kustomize in bin/ (the Makefile names it by version).
