@@ -33,7 +33,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := cl.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace}
+	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
 	if err := det.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

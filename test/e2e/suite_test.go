@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"argosy.dev/argosy/internal/scheme"
 	"argosy.dev/argosy/test/fleet"
@@ -34,6 +36,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// The test's own clients log through controller-runtime.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error

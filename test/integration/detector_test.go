@@ -15,13 +15,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/controllers/detector"
+	"argosy.dev/argosy/test/apimetrics"
 	"argosy.dev/argosy/test/paths"
 )
 
@@ -582,27 +582,11 @@ func TestDetectorPropagateDeps(t *testing.T) {
 // on a resource (and subresource).
 func requestCount(t *testing.T, verb, resource, subresource string) float64 {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cfg)
+	n, err := apimetrics.Requests(context.Background(), cfg, resource, subresource, verb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") ||
-			!strings.Contains(line, `verb="`+verb+`"`) || !strings.Contains(line, `resource="`+resource+`"`) ||
-			!strings.Contains(line, `subresource="`+subresource+`"`) {
-			continue
-		}
-		var v float64
-		if _, err := fmt.Sscanf(line[strings.LastIndex(line, " ")+1:], "%g", &v); err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return n
 }
 
 // TestDetectorWritesOncePerObject: many templates claimed at once cost one
