@@ -7,6 +7,7 @@ package cluster
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +55,21 @@ type Reconciler struct {
 	// Now returns the time; time.Now when nil (tests set it).
 	Now func() time.Time
 
+	initOnce   sync.Once
 	thresholds *readyThresholds
+}
+
+// init fills in defaults and the threshold store, once.
+func (r *Reconciler) init() {
+	r.initOnce.Do(func() {
+		if r.StatusUpdateFrequency <= 0 {
+			r.StatusUpdateFrequency = DefaultStatusUpdateFrequency
+		}
+		if r.Workers <= 0 {
+			r.Workers = 5
+		}
+		r.thresholds = newReadyThresholds(r.FailureThreshold, r.SuccessThreshold)
+	})
 }
 
 // probeResult is what one probe learnt about a member.
@@ -73,6 +88,7 @@ type probeResult struct {
 
 // Reconcile probes one Cluster and records what it found.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	r.init()
 	log := ctrl.LoggerFrom(ctx)
 	var cl clusterv1alpha1.Cluster
 	if err := r.Client.Get(ctx, req.NamespacedName, &cl); err != nil {
@@ -141,7 +157,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				return ctrl.Result{}, err
 			}
 		}
-		r.recordTransition(&cl, recorded, ready)
+		r.recordTransition(ctx, &cl, recorded, ready)
 	}
 
 	if !push {
@@ -225,11 +241,12 @@ func mergeModelings(next, prev *clusterv1alpha1.ResourceSummary) *clusterv1alpha
 
 // recordTransition emits an Event when the recorded Ready condition changes
 // status or reason: the moment a user may need to act, not every probe.
-func (r *Reconciler) recordTransition(cl *clusterv1alpha1.Cluster, before, after *metav1.Condition) {
-	if r.Recorder == nil || after == nil {
+func (r *Reconciler) recordTransition(ctx context.Context, cl *clusterv1alpha1.Cluster, before, after *metav1.Condition) {
+	if after == nil || (before != nil && before.Status == after.Status && before.Reason == after.Reason) {
 		return
 	}
-	if before != nil && before.Status == after.Status && before.Reason == after.Reason {
+	ctrl.LoggerFrom(ctx).Info("Ready changed", "status", after.Status, "reason", after.Reason, "message", after.Message)
+	if r.Recorder == nil {
 		return
 	}
 	typ := corev1.EventTypeNormal

@@ -35,10 +35,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
-	if r.Workers <= 0 {
-		r.Workers = 5
-	}
-	r.thresholds = newReadyThresholds(r.FailureThreshold, r.SuccessThreshold)
+	r.init()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1alpha1.Cluster{}, SecretRefIndex, secretRefKey); err != nil {
 		return err
 	}

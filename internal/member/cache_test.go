@@ -29,14 +29,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	"argosy.dev/argosy/internal/member/membertest"
 	"argosy.dev/argosy/internal/scheme"
 )
 
 const ns = "argosy-system"
-
-func serverCA(s *httptest.Server) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
-}
 
 // otherCA is a CA that signed nothing the test servers present.
 func otherCA(t *testing.T) []byte {
@@ -127,21 +124,20 @@ func closedPortURL(t *testing.T) string {
 }
 
 func TestConnectServesNodesAndPods(t *testing.T) {
-	api := newFakeAPI(t, "good")
+	api := membertest.New(t, "good")
 	ready := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue}
-	api.nodes = []corev1.Node{
+	api.SetObjects([]corev1.Node{
 		{ObjectMeta: metav1.ObjectMeta{Name: "n1", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
 			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{ready}, Images: []corev1.ContainerImage{{Names: []string{"big"}}}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "n2"}},
-	}
-	api.pods = []corev1.Pod{
+	}, []corev1.Pod{
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "on-n1"}, Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{
 			Name: "c", Image: "img", Env: []corev1.EnvVar{{Name: "X", Value: "y"}},
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}},
 		}}}, Status: corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "10.0.0.1"}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "pending"}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
-	}
-	c, _ := newTestCache(t, tokenSecret("m1-token", "good", serverCA(api.Server)))
+	})
+	c, _ := newTestCache(t, tokenSecret("m1-token", "good", api.CA()))
 	ctx := context.Background()
 	cl := newCluster("m1", api.URL, "m1-token")
 
@@ -193,15 +189,15 @@ func TestConnectServesNodesAndPods(t *testing.T) {
 }
 
 func TestConnectRebuildsWhenSettingsChange(t *testing.T) {
-	api := newFakeAPI(t, "")
-	c, host := newTestCache(t, tokenSecret("m1-token", "one", serverCA(api.Server)))
+	api := membertest.New(t, "")
+	c, host := newTestCache(t, tokenSecret("m1-token", "one", api.CA()))
 	ctx := context.Background()
 	cl := newCluster("m1", api.URL, "m1-token")
 	m1, err := c.Connect(ctx, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec := tokenSecret("m1-token", "two", serverCA(api.Server))
+	sec := tokenSecret("m1-token", "two", api.CA())
 	if err := host.Update(ctx, sec); err != nil {
 		t.Fatal(err)
 	}
@@ -235,8 +231,8 @@ func TestConnectRebuildsWhenSettingsChange(t *testing.T) {
 }
 
 func TestConnectClassifiesFailures(t *testing.T) {
-	api := newFakeAPI(t, "good")
-	ca := serverCA(api.Server)
+	api := membertest.New(t, "good")
+	ca := api.CA()
 	plain := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(plain.Close)
 	closed := closedPortURL(t)
@@ -294,8 +290,8 @@ func TestConnectClassifiesFailures(t *testing.T) {
 }
 
 func TestConnectKubeconfigSecrets(t *testing.T) {
-	api := newFakeAPI(t, "good")
-	ca := serverCA(api.Server)
+	api := membertest.New(t, "good")
+	ca := api.CA()
 	// Cluster API's naming, read with its utilities; the server in the
 	// kubeconfig is overridden by spec.apiEndpoint.
 	capi := kubeconfigSecret(t, "m1-kubeconfig", "https://elsewhere.invalid:6443", ca, "good", nil)
@@ -310,22 +306,22 @@ func TestConnectKubeconfigSecrets(t *testing.T) {
 }
 
 func TestCheckHealthReportsFailedChecks(t *testing.T) {
-	api := newFakeAPI(t, "")
-	c, _ := newTestCache(t, tokenSecret("t", "x", serverCA(api.Server)))
+	api := membertest.New(t, "")
+	c, _ := newTestCache(t, tokenSecret("t", "x", api.CA()))
 	m, err := c.Connect(context.Background(), newCluster("m1", api.URL, "t"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.setReadyz(http.StatusInternalServerError, "[+]ping ok\n[-]etcd failed: reason withheld\n[+]log ok\nreadyz check failed\n")
+	api.SetReadyz(http.StatusInternalServerError, "[+]ping ok\n[-]etcd failed: reason withheld\n[+]log ok\nreadyz check failed\n")
 	err = m.CheckHealth(context.Background())
 	if KindOf(err) != KindUnhealthy || !strings.Contains(err.Error(), "[-]etcd failed: reason withheld") || strings.Contains(err.Error(), "[+]ping") {
 		t.Fatalf("CheckHealth = %v, want unhealthy naming the failed check only", err)
 	}
-	api.setReadyz(http.StatusOK, "ok")
+	api.SetReadyz(http.StatusOK, "ok")
 	if err := m.CheckHealth(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api.Close()
+	api.Shutdown()
 	if err := m.CheckHealth(context.Background()); KindOf(err) != KindUnreachable {
 		t.Fatalf("CheckHealth on a stopped server = %v, want unreachable", err)
 	}
@@ -335,9 +331,9 @@ func TestCheckHealthReportsFailedChecks(t *testing.T) {
 // and watch, removes them (and stops the cache), and expects the goroutine
 // count back where it was.
 func TestRemoveLeaksNoGoroutines(t *testing.T) {
-	api := newFakeAPI(t, "")
-	api.nodes = []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}}
-	host := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tokenSecret("t", "x", serverCA(api.Server))).Build()
+	api := membertest.New(t, "")
+	api.SetObjects([]corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}}, nil)
+	host := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tokenSecret("t", "x", api.CA())).Build()
 	before := runtime.NumGoroutine()
 
 	c := NewCache(host, testr.New(t), WithSecretNamespace(ns))
@@ -425,8 +421,8 @@ func TestPodRequests(t *testing.T) {
 }
 
 func TestConfigHash(t *testing.T) {
-	api := newFakeAPI(t, "")
-	ca := serverCA(api.Server)
+	api := membertest.New(t, "")
+	ca := api.CA()
 	base := newCluster("m1", "https://10.0.0.1:6443", "t")
 	host := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tokenSecret("t", "x", ca), tokenSecret("t2", "y", ca)).Build()
 	hash := func(cl *clusterv1alpha1.Cluster) string {
