@@ -8,6 +8,7 @@ import (
 	"os"
 
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -22,8 +23,11 @@ func main() {
 	flag.Parse()
 
 	// zap through zapr: controller-runtime's zap helper returns a logr.Logger
-	// backed by zapr.
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	// backed by zapr. client-go logs through klog (for example watch
+	// warnings while a member is down): send those through it too.
+	logger := zap.New(zap.UseFlagOptions(&zapOpts))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
 
 	ctx := ctrl.SetupSignalHandler()
 	if err := manager.Run(ctx, ctrl.GetConfigOrDie(), opts); err != nil {

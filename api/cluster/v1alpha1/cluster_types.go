@@ -62,11 +62,14 @@ const (
 // tolerate them are not scheduled to (NoSchedule) or are evicted from
 // (NoExecute) the cluster.
 const (
-	// TaintClusterNotReady is present while the Ready condition is False:
-	// the member answered but reported itself unhealthy.
+	// TaintClusterNotReady is present while the Ready condition is False
+	// with reason ClusterNotReady: the member answered but reported itself
+	// unhealthy.
 	TaintClusterNotReady = "cluster.argosy.dev/not-ready"
-	// TaintClusterUnreachable is present while the Ready condition is
-	// Unknown: the member could not be reached at all.
+	// TaintClusterUnreachable is present while the member cannot be used
+	// at all: Ready is False because it is unreachable, its TLS handshake
+	// fails or its credentials are missing or rejected, or Ready is Unknown
+	// (an agent stopped reporting).
 	TaintClusterUnreachable = "cluster.argosy.dev/unreachable"
 	// TaintClusterUnschedulable (effect NoSchedule) is present while
 	// spec.unschedulable is true, i.e. while the cluster is cordoned.
@@ -76,9 +79,12 @@ const (
 // Condition types of a Cluster.
 const (
 	// ClusterConditionReady is True when the member's API server is reachable
-	// and reports healthy, False when it is reachable but unhealthy, and
-	// Unknown when it cannot be reached. It is the condition that the
-	// scheduler, the taint logic and `kubectl get clusters` read.
+	// and reports healthy, and False otherwise, with a reason that says why
+	// (ClusterNotReady, ClusterNotReachable, TLSHandshakeFailed,
+	// CredentialsRejected, CredentialsUnavailable), as in Karmada. A change
+	// only shows after it persisted for the manager's failure or success
+	// threshold, so a blip does not flap it. It is the condition that the
+	// taint logic and `kubectl get clusters` read.
 	ClusterConditionReady = "Ready"
 	// ClusterConditionCompleteAPIEnablements is True when status.apiEnablements
 	// lists every API group of the member, and False when discovery was
@@ -420,8 +426,8 @@ type NodeSummary struct {
 
 // ResourceSummary sums the resources of a member.
 type ResourceSummary struct {
-	// allocatable is the sum of allocatable resources over all nodes: what
-	// the member can give to pods at most.
+	// allocatable is the sum of allocatable resources over the Ready nodes:
+	// what the member can give to pods at most right now.
 	// +optional
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
 
