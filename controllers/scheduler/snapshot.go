@@ -79,10 +79,7 @@ func apis(c *clusterv1alpha1.Cluster) sched.APISet {
 	return sched.APISetFromEnablements(c.Status.APIEnablements)
 }
 
-func nodes(m interface {
-	Nodes() ([]*corev1.Node, error)
-	PodsOnNode(string) ([]*corev1.Pod, error)
-}) []sched.Node {
+func nodes(m *member.Member) []sched.Node {
 	list, err := m.Nodes()
 	if err != nil {
 		return nil
@@ -100,7 +97,7 @@ func nodes(m interface {
 				continue
 			}
 			node.Pods++
-			for name, q := range podRequests(p) {
+			for name, q := range member.PodRequests(p) {
 				cur := node.Requested[name]
 				cur.Add(q)
 				node.Requested[name] = cur
@@ -118,32 +115,6 @@ func nodeReady(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// podRequests is what the kube-scheduler counts for a pod: the larger of
-// the containers' sum and the largest init container, plus overhead.
-func podRequests(p *corev1.Pod) corev1.ResourceList {
-	sum := corev1.ResourceList{}
-	for _, c := range p.Spec.Containers {
-		for name, q := range c.Resources.Requests {
-			cur := sum[name]
-			cur.Add(q)
-			sum[name] = cur
-		}
-	}
-	for _, c := range p.Spec.InitContainers {
-		for name, q := range c.Resources.Requests {
-			if cur, ok := sum[name]; !ok || q.Cmp(cur) > 0 {
-				sum[name] = q.DeepCopy()
-			}
-		}
-	}
-	for name, q := range p.Spec.Overhead {
-		cur := sum[name]
-		cur.Add(q)
-		sum[name] = cur
-	}
-	return sum
 }
 
 // applyObject is the identity of rb as a server-side apply body.
