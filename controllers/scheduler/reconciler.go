@@ -87,8 +87,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 
+	// Read-only: the cache's objects are not copied for every pass.
 	var clusters clusterv1alpha1.ClusterList
-	if err := r.Client.List(ctx, &clusters); err != nil {
+	if err := r.Client.List(ctx, &clusters, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	in := r.input(&rb, clusters.Items)

@@ -24,7 +24,7 @@ func (r *Reconciler) snapshot(c *clusterv1alpha1.Cluster, pending reservation) s
 	s.Labels = c.Labels
 	s.Provider, s.Region, s.Zone, s.Zones = c.Spec.Provider, c.Spec.Region, c.Spec.Zone, c.Spec.Zones
 	s.Taints = c.Spec.Taints
-	s.APIs = apis(c)
+	s.APIs = r.nodes.apis(c)
 	s.Pending = sched.Resources{Requests: pending.Resources, Pods: pending.Pods}
 	return s
 }
@@ -38,6 +38,7 @@ type nodeCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]nodeEntry
+	apiSets map[string]apiSetEntry
 }
 
 type nodeEntry struct {
@@ -47,7 +48,7 @@ type nodeEntry struct {
 }
 
 func newNodeCache(ttl time.Duration) *nodeCache {
-	return &nodeCache{ttl: ttl, entries: map[string]nodeEntry{}}
+	return &nodeCache{ttl: ttl, entries: map[string]nodeEntry{}, apiSets: map[string]apiSetEntry{}}
 }
 
 // get returns a copy to fill in; Nodes stay shared and must not change. A
@@ -65,6 +66,24 @@ func (nc *nodeCache) get(name string, m *member.Member, now time.Time) sched.Clu
 	sched.Prepare(cs)
 	nc.entries[name] = nodeEntry{cluster: cs[0], member: m, at: now}
 	return cs[0]
+}
+
+// apis returns the kinds the member serves, built once per version of the
+// Cluster object rather than on every pass.
+func (nc *nodeCache) apis(c *clusterv1alpha1.Cluster) sched.APISet {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if e, ok := nc.apiSets[c.Name]; ok && e.resourceVersion == c.ResourceVersion {
+		return e.set
+	}
+	set := apis(c)
+	nc.apiSets[c.Name] = apiSetEntry{resourceVersion: c.ResourceVersion, set: set}
+	return set
+}
+
+type apiSetEntry struct {
+	resourceVersion string
+	set             sched.APISet
 }
 
 // apis is nil (do not filter) unless the cluster controller has recorded a
