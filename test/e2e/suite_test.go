@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	"argosy.dev/argosy/internal/scheme"
 	"argosy.dev/argosy/test/fleet"
 	"argosy.dev/argosy/test/install"
@@ -96,8 +99,35 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// Every test starts from members that are Ready and whose nodes the
+	// manager's member cache has seen, so placements by capacity are
+	// deterministic.
+	if err := waitMembersReady(startCtx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	code = m.Run()
 	return code
+}
+
+// waitMembersReady waits until every member's Cluster is Ready with its
+// Ready nodes counted (which the cluster controller reads from the same
+// member cache as the scheduler).
+func waitMembersReady(ctx context.Context) error {
+	for _, name := range testFleet.MemberNames() {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+			var cl clusterv1alpha1.Cluster
+			if err := hostClient.Get(ctx, client.ObjectKey{Name: name}, &cl); err != nil {
+				return false, nil
+			}
+			ready := meta.IsStatusConditionTrue(cl.Status.Conditions, clusterv1alpha1.ClusterConditionReady)
+			return ready && cl.Status.NodeSummary != nil && cl.Status.NodeSummary.ReadyNum > 0, nil
+		})
+		if err != nil {
+			return fmt.Errorf("cluster %s never became Ready with its nodes: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // e2eMembers sizes the members for the seed scenarios: a Deployment of 10m
