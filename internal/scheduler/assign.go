@@ -61,7 +61,7 @@ func (r *run) assignStatic(sel []int32) ([]workv1alpha1.TargetCluster, string) {
 		if len(r.statics) > 0 {
 			w = 0
 			for e := range r.statics {
-				if ok, _ := r.statics[e].m.matches(cs.c); ok {
+				if ok, _ := r.statics[e].m.Matches(&cs.target); ok {
 					w = max(w, r.statics[e].weight)
 				}
 			}

@@ -7,17 +7,12 @@ Licensed under the Apache License, Version 2.0.
 package scheduler
 
 import (
-	"iter"
 	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 )
 
 // filterKind is why a cluster was filtered out. The order of the constants
@@ -63,121 +58,6 @@ func (v verdict) phrase(plural bool) string {
 		return pick("is", "are") + " being evicted"
 	}
 	return pick("is", "are") + " available"
-}
-
-// affinityMatcher is a compiled ClusterAffinity. Compiling once per Schedule
-// call keeps label selector parsing out of the per-cluster loop.
-type affinityMatcher struct {
-	all     bool // nil affinity: every cluster matches
-	invalid string
-	names   []string
-	exclude []string
-	labels  labels.Selector
-	fields  []corev1.NodeSelectorRequirement
-}
-
-// compileAffinity compiles a. A nil a matches every cluster. A selector
-// that does not parse (the webhook should have rejected it) matches no
-// cluster, and the message says why.
-func compileAffinity(a *policyv1alpha1.ClusterAffinity) affinityMatcher {
-	if a == nil {
-		return affinityMatcher{all: true}
-	}
-	m := affinityMatcher{names: a.ClusterNames, exclude: a.ExcludeClusters}
-	if a.LabelSelector != nil {
-		sel, err := metav1.LabelSelectorAsSelector(a.LabelSelector)
-		if err != nil {
-			m.invalid = "invalid labelSelector: " + err.Error()
-		}
-		m.labels = sel
-	}
-	if a.FieldSelector != nil {
-		m.fields = a.FieldSelector.MatchExpressions
-		for _, r := range m.fields {
-			switch {
-			case r.Key != policyv1alpha1.ProviderField && r.Key != policyv1alpha1.RegionField && r.Key != policyv1alpha1.ZoneField:
-				m.invalid = "invalid fieldSelector: unknown key " + strconv.Quote(r.Key)
-			case r.Operator != corev1.NodeSelectorOpIn && r.Operator != corev1.NodeSelectorOpNotIn:
-				m.invalid = "invalid fieldSelector: unsupported operator " + strconv.Quote(string(r.Operator))
-			}
-		}
-	}
-	return m
-}
-
-// matches reports whether c is selected, and if not, a short detail for the
-// message ("" when the generic wording is enough).
-func (m *affinityMatcher) matches(c *Cluster) (bool, string) {
-	if m.all {
-		return true, ""
-	}
-	if m.invalid != "" {
-		return false, m.invalid
-	}
-	if slices.Contains(m.exclude, c.Name) {
-		return false, ""
-	}
-	if len(m.names) > 0 && !slices.Contains(m.names, c.Name) {
-		return false, ""
-	}
-	if m.labels != nil && !m.labels.Matches(labels.Set(c.Labels)) {
-		return false, ""
-	}
-	for i := range m.fields {
-		if !fieldMatches(c, &m.fields[i]) {
-			return false, ""
-		}
-	}
-	return true, ""
-}
-
-// fieldMatches evaluates one fieldSelector requirement. The zone key looks
-// at all zones of the cluster (spec.zone and spec.zones): In requires every
-// zone of the cluster to be listed, so that a cluster spanning an unlisted
-// zone is not selected by accident; NotIn requires none to be listed. A
-// missing field fails In and passes NotIn, as with label selectors.
-//
-// Karmada treats a fieldSelector without expressions as matching nothing;
-// here requirements are ANDed, so an empty list matches everything, like an
-// empty labelSelector.
-func fieldMatches(c *Cluster, r *corev1.NodeSelectorRequirement) bool {
-	in := r.Operator == corev1.NodeSelectorOpIn
-	switch r.Key {
-	case policyv1alpha1.ProviderField:
-		return fieldValueMatches(c.Provider, r.Values, in)
-	case policyv1alpha1.RegionField:
-		return fieldValueMatches(c.Region, r.Values, in)
-	}
-	// zone
-	n := 0
-	for z := range clusterZones(c) {
-		n++
-		if slices.Contains(r.Values, z) != in {
-			return false
-		}
-	}
-	return n > 0 || !in
-}
-
-func fieldValueMatches(v string, values []string, in bool) bool {
-	if v == "" {
-		return !in
-	}
-	return slices.Contains(values, v) == in
-}
-
-// clusterZones iterates over the distinct zones of c.
-func clusterZones(c *Cluster) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		if c.Zone != "" && !yield(c.Zone) {
-			return
-		}
-		for _, z := range c.Zones {
-			if z != "" && z != c.Zone && !yield(z) {
-				return
-			}
-		}
-	}
 }
 
 // untolerated returns the first taint with effect NoSchedule or NoExecute

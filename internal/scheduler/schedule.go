@@ -36,6 +36,7 @@ import (
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/clusteraffinity"
 )
 
 // strategy is how replicas are assigned to the selected clusters.
@@ -50,8 +51,10 @@ const (
 
 // clusterState is the per-call view of one cluster.
 type clusterState struct {
-	c    *Cluster
-	hash uint64
+	c *Cluster
+	// target is c as the affinity matcher reads it.
+	target clusteraffinity.Target
+	hash   uint64
 	// current is the replicas the binding has in the cluster now.
 	current   int32
 	inCurrent bool
@@ -97,7 +100,7 @@ type run struct {
 var runPool = sync.Pool{New: func() any { return new(run) }}
 
 type compiledWeight struct {
-	m      affinityMatcher
+	m      clusteraffinity.Matcher
 	weight int64
 }
 
@@ -129,7 +132,7 @@ func Schedule(in Input) Result {
 	r.init(&in)
 	p := r.placement
 	if len(p.ClusterAffinities) == 0 {
-		m := compileAffinity(p.ClusterAffinity)
+		m := clusteraffinity.Compile(p.ClusterAffinity)
 		return r.result(r.attempt(&m), "")
 	}
 
@@ -152,7 +155,7 @@ func Schedule(in Input) Result {
 	reason := ReasonNoClusterFit
 	for _, i := range order {
 		g := &p.ClusterAffinities[i]
-		m := compileAffinity(&g.ClusterAffinity)
+		m := clusteraffinity.Compile(&g.ClusterAffinity)
 		o := r.attempt(&m)
 		if o.reason == ReasonSuccess {
 			return r.result(o, g.AffinityName)
@@ -196,7 +199,7 @@ func (r *run) init(in *Input) {
 			if wp := rs.WeightPreference; wp != nil {
 				for i := range wp.StaticWeightList {
 					e := &wp.StaticWeightList[i]
-					r.statics = append(r.statics, compiledWeight{m: compileAffinity(&e.TargetCluster), weight: e.Weight})
+					r.statics = append(r.statics, compiledWeight{m: clusteraffinity.Compile(&e.TargetCluster), weight: e.Weight})
 				}
 			}
 		}
@@ -231,6 +234,7 @@ func (r *run) init(in *Input) {
 		c := &in.Clusters[i]
 		cs := &r.clusters[i]
 		cs.c = c
+		cs.target = c.affinityTarget()
 		cs.hash = nameHash(r.seed, c.Name)
 		cs.avail = -1
 		cs.current, cs.inCurrent = current[c.Name]
@@ -263,13 +267,13 @@ func (r *run) release() {
 }
 
 // attempt filters, selects and assigns for one affinity.
-func (r *run) attempt(m *affinityMatcher) outcome {
+func (r *run) attempt(m *clusteraffinity.Matcher) outcome {
 	var o outcome
 	cands := r.candBuf[:0]
 	defer func() { r.candBuf = cands[:0] }()
 	for i := range r.clusters {
 		cs := &r.clusters[i]
-		if ok, detail := m.matches(cs.c); !ok {
+		if ok, detail := m.Matches(&cs.target); !ok {
 			o.filtered = append(o.filtered, filtered{name: cs.c.Name, why: verdict{kind: byAffinity, detail: detail}})
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
+	"argosy.dev/argosy/internal/clusteraffinity"
 )
 
 // spreadSpec is the placement's spread constraints, compiled.
@@ -71,7 +72,8 @@ func (g *groupSpread) key(c *Cluster) string {
 	case policyv1alpha1.SpreadByFieldProvider:
 		return c.Provider
 	case policyv1alpha1.SpreadByFieldZone:
-		for z := range clusterZones(c) {
+		t := c.affinityTarget()
+		for z := range clusteraffinity.Zones(&t) {
 			return z
 		}
 		return ""

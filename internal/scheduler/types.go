@@ -16,6 +16,7 @@ import (
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/clusteraffinity"
 )
 
 // Reasons of a Result. They are the reasons of the binding's Scheduled
@@ -65,6 +66,11 @@ type Cluster struct {
 
 	// prepared is set by Prepare.
 	prepared *nodeTable
+}
+
+// affinityTarget is c as a ClusterAffinity sees it.
+func (c *Cluster) affinityTarget() clusteraffinity.Target {
+	return clusteraffinity.Target{Name: c.Name, Labels: c.Labels, Provider: c.Provider, Region: c.Region, Zone: c.Zone, Zones: c.Zones}
 }
 
 // Node is one node of a member cluster.
