@@ -419,10 +419,21 @@ func TestClusterUnschedulable(t *testing.T) {
 		// Remove the user taint and the cordon, whatever happened.
 		_ = hostClient.Patch(context.Background(), &clusterv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name}},
 			client.RawPatch(types.JSONPatchType, []byte(`[{"op":"replace","path":"/spec/unschedulable","value":false}]`)))
-		if cl := getCluster(context.Background(), t, name); slices.ContainsFunc(cl.Spec.Taints, func(x corev1.Taint) bool { return x.Key == user.Key }) {
+		// The cluster controller writes the same list (the unschedulable
+		// taint going away), so an optimistic-lock conflict is retried
+		// until the user taint is really gone; later tests schedule here.
+		err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			cl := getCluster(ctx, t, name)
+			if !slices.ContainsFunc(cl.Spec.Taints, func(x corev1.Taint) bool { return x.Key == user.Key }) {
+				return true, nil
+			}
 			before := cl.DeepCopy()
 			cl.Spec.Taints = slices.DeleteFunc(cl.Spec.Taints, func(x corev1.Taint) bool { return x.Key == user.Key })
-			_ = hostClient.Patch(context.Background(), cl, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+			_ = hostClient.Patch(ctx, cl, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+			return false, nil
+		})
+		if err != nil {
+			t.Errorf("could not remove the user taint from %s: %v", name, err)
 		}
 	})
 	eventually(t, clusterPatience, "unschedulable taint on "+name, func(ctx context.Context) (bool, string) {
