@@ -78,7 +78,11 @@ tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(KUBE_BINARIES) $(ETCD) $(KWOK) $(KWOK_ST
 
 .PHONY: test
 test: manifests generate fmt vet tools ## Run unit, envtest and local-fleet e2e tests.
-	ARGOSY_BIN=$(LOCALBIN) KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./... -timeout $(TEST_TIMEOUT) -count=1
+	go test $$(go list ./... | grep -v '/test/') -timeout $(TEST_TIMEOUT) -count=1
+	@# The suites under test/ each start control planes (a fleet of 3 clusters,
+	@# envtest): one package at a time, so that their timing-sensitive checks
+	@# do not share 2 cores with another fleet starting up.
+	ARGOSY_BIN=$(LOCALBIN) KUBEBUILDER_ASSETS=$(LOCALBIN) go test -p 1 ./test/... -timeout $(TEST_TIMEOUT) -count=1
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no control plane.

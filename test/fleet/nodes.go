@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,7 +73,10 @@ func createNodes(ctx context.Context, c kubernetes.Interface, m *MemberSpec, nod
 	return nil
 }
 
-// nodesReady reports whether every named node exists with Ready=True.
+// nodesReady reports whether every named node exists with Ready=True and
+// without the not-ready taint, which kube-controller-manager's node
+// lifecycle controller removes a moment after the node turns Ready; until
+// then no ordinary Pod schedules there.
 func nodesReady(ctx context.Context, c kubernetes.Interface, names []string) (bool, error) {
 	list, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -80,7 +84,9 @@ func nodesReady(ctx context.Context, c kubernetes.Interface, names []string) (bo
 	}
 	ready := map[string]bool{}
 	for _, n := range list.Items {
-		ready[n.Name] = NodeReady(&n)
+		ready[n.Name] = NodeReady(&n) && !slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool {
+			return t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable
+		})
 	}
 	for _, name := range names {
 		if !ready[name] {
