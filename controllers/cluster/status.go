@@ -126,17 +126,17 @@ func summarize(m nodesAndPods) (*clusterv1alpha1.NodeSummary, *clusterv1alpha1.R
 	allocatable, allocated, allocating := corev1.ResourceList{}, corev1.ResourceList{}, corev1.ResourceList{}
 	var boundPods, pendingPods int64
 	for _, n := range nodes {
-		if !nodeReady(n) {
+		if !member.NodeReady(n) {
 			continue
 		}
 		ns.ReadyNum++
-		add(allocatable, n.Status.Allocatable)
+		member.AddResources(allocatable, n.Status.Allocatable)
 		pods, err := m.PodsOnNode(n.Name)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, p := range pods {
-			add(allocated, member.PodRequests(p))
+			member.AddResources(allocated, member.PodRequests(p))
 			boundPods++
 		}
 	}
@@ -148,7 +148,7 @@ func summarize(m nodesAndPods) (*clusterv1alpha1.NodeSummary, *clusterv1alpha1.R
 		if p.Status.Phase != corev1.PodPending || p.DeletionTimestamp != nil {
 			continue
 		}
-		add(allocating, member.PodRequests(p))
+		member.AddResources(allocating, member.PodRequests(p))
 		pendingPods++
 	}
 	allocated[corev1.ResourcePods] = *resourceCount(boundPods)
@@ -159,23 +159,6 @@ func summarize(m nodesAndPods) (*clusterv1alpha1.NodeSummary, *clusterv1alpha1.R
 		Allocating:  allocating,
 	}
 	return ns, rs, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-func add(dst, src corev1.ResourceList) {
-	for name, q := range src {
-		cur := dst[name]
-		cur.Add(q)
-		dst[name] = cur
-	}
 }
 
 func nilIfEmpty(l corev1.ResourceList) corev1.ResourceList {

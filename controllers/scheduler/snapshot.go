@@ -98,6 +98,8 @@ func apis(c *clusterv1alpha1.Cluster) sched.APISet {
 	return sched.APISetFromEnablements(c.Status.APIEnablements)
 }
 
+// nodes lists the member's nodes with what their pods request. The member
+// cache only holds pods that are not finished, as kube-scheduler counts.
 func nodes(m *member.Member) []sched.Node {
 	list, err := m.Nodes()
 	if err != nil {
@@ -107,33 +109,17 @@ func nodes(m *member.Member) []sched.Node {
 	for _, n := range list {
 		node := sched.Node{
 			Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints,
-			Ready: nodeReady(n), Unschedulable: n.Spec.Unschedulable,
+			Ready: member.NodeReady(n), Unschedulable: n.Spec.Unschedulable,
 			Allocatable: n.Status.Allocatable, Requested: corev1.ResourceList{},
 		}
 		pods, _ := m.PodsOnNode(n.Name)
 		for _, p := range pods {
-			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-				continue
-			}
 			node.Pods++
-			for name, q := range member.PodRequests(p) {
-				cur := node.Requested[name]
-				cur.Add(q)
-				node.Requested[name] = cur
-			}
+			member.AddResources(node.Requested, member.PodRequests(p))
 		}
 		out = append(out, node)
 	}
 	return out
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // applyObject is the identity of rb as a server-side apply body.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"argosy.dev/argosy/internal/jsonint"
 )
 
 // aggregate combines the observed statuses of ms (sorted by cluster) into
@@ -242,33 +244,6 @@ func str(m map[string]any, f string) string {
 }
 
 // nestedInt reads an integer field, whichever way the JSON was decoded.
-func nestedInt(m map[string]any, f string) (int64, bool) {
-	switch n := m[f].(type) {
-	case int64:
-		return n, true
-	case int32:
-		return int64(n), true
-	case int:
-		return int64(n), true
-	case float64:
-		if n != float64(int64(n)) {
-			return 0, false
-		}
-		return int64(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
-}
+func nestedInt(m map[string]any, f string) (int64, bool) { return jsonint.Int64(m[f]) }
 
-// clamp keeps a count within int32.
-func clamp(n int64) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > int64(^uint32(0)>>1):
-		return int32(^uint32(0) >> 1)
-	}
-	return int32(n)
-}
+func clamp(n int64) int32 { return jsonint.ClampInt32(n) }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/jsonint"
 )
 
 // Replicas returns the replica count of obj and the requirements of one
@@ -176,33 +177,9 @@ func nestedInt(obj map[string]any, fields ...string) (int64, bool) {
 	if !found || err != nil {
 		return 0, false
 	}
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int32:
-		return int64(n), true
-	case int:
-		return int64(n), true
-	case float64:
-		if n != float64(int64(n)) {
-			return 0, false
-		}
-		return int64(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
+	return jsonint.Int64(v)
 }
 
 // clamp keeps a replica count within what ResourceBinding.spec.replicas
 // accepts (0 to MaxInt32).
-func clamp(n int64) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > int64(^uint32(0)>>1):
-		return int32(^uint32(0) >> 1)
-	}
-	return int32(n)
-}
+func clamp(n int64) int32 { return jsonint.ClampInt32(n) }

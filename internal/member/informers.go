@@ -166,22 +166,22 @@ func TrimNode(obj any) (any, error) {
 func PodRequests(p *corev1.Pod) corev1.ResourceList {
 	reqs := corev1.ResourceList{}
 	for _, c := range p.Spec.Containers {
-		addTo(reqs, c.Resources.Requests)
+		AddResources(reqs, c.Resources.Requests)
 	}
 	sidecars := corev1.ResourceList{}
 	initMax := corev1.ResourceList{}
 	for _, c := range p.Spec.InitContainers {
 		var need corev1.ResourceList
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			addTo(reqs, c.Resources.Requests)
-			addTo(sidecars, c.Resources.Requests)
+			AddResources(reqs, c.Resources.Requests)
+			AddResources(sidecars, c.Resources.Requests)
 			need = sidecars.DeepCopy()
 		} else {
 			need = c.Resources.Requests.DeepCopy()
 			if need == nil {
 				need = corev1.ResourceList{}
 			}
-			addTo(need, sidecars)
+			AddResources(need, sidecars)
 		}
 		maxTo(initMax, need)
 	}
@@ -193,11 +193,12 @@ func PodRequests(p *corev1.Pod) corev1.ResourceList {
 			}
 		}
 	}
-	addTo(reqs, p.Spec.Overhead)
+	AddResources(reqs, p.Spec.Overhead)
 	return reqs
 }
 
-func addTo(dst, src corev1.ResourceList) {
+// AddResources adds src to dst in place.
+func AddResources(dst, src corev1.ResourceList) {
 	for name, q := range src {
 		cur := dst[name]
 		cur.Add(q)
@@ -245,4 +246,14 @@ func (s *syncErrors) get() error {
 
 func newRateLimiter(qps float32, burst int) flowcontrol.RateLimiter {
 	return flowcontrol.NewTokenBucketRateLimiter(qps, burst)
+}
+
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Tests here need no binaries.
@@ -70,8 +71,14 @@ func TestProcessLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Alive() {
-		t.Fatalf("record %+v not alive", r)
+	// Start returns as the child execs; /proc/<pid>/cmdline shows the new
+	// command line a moment later.
+	deadline := time.Now().Add(5 * time.Second)
+	for !r.Alive() {
+		if time.Now().After(deadline) {
+			t.Fatalf("record %+v not alive", r)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	other := r
 	other.Args = []string{"301"}
