@@ -5,10 +5,14 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"argosy.dev/argosy/controllers/binding"
 	"argosy.dev/argosy/controllers/cluster"
 	"argosy.dev/argosy/controllers/detector"
+	"argosy.dev/argosy/controllers/execution"
 	"argosy.dev/argosy/controllers/scheduler"
+	"argosy.dev/argosy/controllers/status"
 	"argosy.dev/argosy/internal/member"
+	"argosy.dev/argosy/internal/workindex"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
 )
 
@@ -42,7 +46,22 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Recorder: mgr.GetEventRecorderFor(scheduler.DefaultSchedulerName), //nolint:staticcheck // Karmada's event source name
 		Members:  members,
 	}
-	return sch.SetupWithManager(ctx, mgr, o.ConcurrentReconciles)
+	if err := sch.SetupWithManager(ctx, mgr, o.ConcurrentReconciles); err != nil {
+		return err
+	}
+	if err := workindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	bc := &binding.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	if err := bc.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	ex := &execution.Reconciler{Members: members, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	if err := ex.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	return st.SetupWithManager(ctx, mgr)
 }
 
 // setupWebhooks registers the admission webhooks.
