@@ -24,14 +24,6 @@ import (
 
 const templateNamespace = "argosy-templates"
 
-// TestSeed001StaticWeights: seed 001's nginx Deployment (2 replicas) with
-// static weights 1:1 over member1 and member2 is placed {member1:1, member2:1}.
-func TestSeed001StaticWeights(t *testing.T) {
-	applySeed(t, "001-getting-started/01-nginx-deployment.yaml", "001-getting-started/02-nginx-propagation.yaml")
-	rb := waitScheduled(t, "deployment-default-nginx-83094793")
-	expectPlacement(t, rb, map[string]int32{"member1": 1, "member2": 1})
-}
-
 // TestSeed000DynamicWeight: Deployment foo, 3 replicas of 10m CPU, divided
 // by available replicas over members with room for 2 (member1: two nodes
 // with room for one each) and 1 (member2) gives {member1:2, member2:1}, and

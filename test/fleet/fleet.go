@@ -652,3 +652,72 @@ func TotalRSS(us []ProcessUsage) int64 {
 	}
 	return n
 }
+
+// extraProcess returns the extra process called name.
+func (f *Fleet) extraProcess(name string) (*process, error) {
+	for _, p := range f.extra {
+		if p.name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("fleet: no process %q", name)
+}
+
+// StopProcess stops the extra process called name (SIGTERM, then SIGKILL)
+// and returns once it exited. ResumeProcess starts it again.
+func (f *Fleet) StopProcess(name string) error {
+	f.mu.Lock()
+	p, err := f.extraProcess(name)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	p.stop(f.log)
+	return nil
+}
+
+// ResumeProcess starts the stopped extra process called name again with
+// the same command line, appending to its log.
+func (f *Fleet) ResumeProcess(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return errStopped
+	}
+	p, err := f.extraProcess(name)
+	if err != nil {
+		return err
+	}
+	if p.cmd != nil && !p.exited() {
+		return fmt.Errorf("fleet: process %q is running", name)
+	}
+	p.appendLog = true
+	return p.start(f.sp, f.log)
+}
+
+// ProcessArgs returns the command-line arguments of the extra process
+// called name.
+func (f *Fleet) ProcessArgs(name string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.extraProcess(name)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(p.args), nil
+}
+
+// ProcessPeakRSS returns the peak resident set size (VmHWM) in bytes of
+// the running extra process called name.
+func (f *Fleet) ProcessPeakRSS(name string) (int64, error) {
+	f.mu.Lock()
+	p, err := f.extraProcess(name)
+	f.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if p.cmd == nil || p.exited() {
+		return 0, fmt.Errorf("fleet: process %q is not running", name)
+	}
+	return procStatusBytes(p.cmd.Process.Pid, "VmHWM:"), nil
+}

@@ -299,13 +299,17 @@ func waitGone(ctx context.Context, r ProcessRecord, timeout time.Duration) bool 
 }
 
 // rss returns the resident set size of pid in bytes, from /proc/<pid>/status.
-func rss(pid int) int64 {
+func rss(pid int) int64 { return procStatusBytes(pid, "VmRSS:") }
+
+// procStatusBytes reads a "<field> <n> kB" line of /proc/<pid>/status, in
+// bytes; 0 when it cannot be read.
+func procStatusBytes(pid int, field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for line := range bytes.Lines(b) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			var kb int64
 			fmt.Sscanf(string(bytes.TrimSpace(rest)), "%d", &kb)
 			return kb * 1024

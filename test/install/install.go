@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -244,13 +245,42 @@ func StartManager(ctx context.Context, f *fleet.Fleet, bin string, extraArgs ...
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + probe,
 	}, extraArgs...)
-	if err := f.StartProcess(fleet.ProcessSpec{Name: "argosy-manager", Path: bin, Args: args}); err != nil {
+	if err := f.StartProcess(fleet.ProcessSpec{Name: ManagerProcess, Path: bin, Args: args}); err != nil {
 		return err
 	}
+	return waitManagerReady(ctx, f, probe)
+}
+
+// ManagerProcess is the fleet process name of the manager StartManager runs.
+const ManagerProcess = "argosy-manager"
+
+func waitManagerReady(ctx context.Context, f *fleet.Fleet, probe string) error {
 	if err := WaitHTTP200(ctx, "http://"+probe+"/readyz"); err != nil {
-		return fmt.Errorf("manager not ready (see %s): %w", filepath.Join(f.LogDir(), "argosy-manager.log"), err)
+		return fmt.Errorf("manager not ready (see %s): %w", filepath.Join(f.LogDir(), ManagerProcess+".log"), err)
 	}
 	return nil
+}
+
+// StopManager stops the manager StartManager started; ResumeManager starts
+// it again with the same arguments.
+func StopManager(f *fleet.Fleet) error { return f.StopProcess(ManagerProcess) }
+
+// ResumeManager restarts the stopped manager and waits until it is ready.
+func ResumeManager(ctx context.Context, f *fleet.Fleet) error {
+	args, err := f.ProcessArgs(ManagerProcess)
+	if err != nil {
+		return err
+	}
+	var probe string
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--health-probe-bind-address="); ok {
+			probe = v
+		}
+	}
+	if err := f.ResumeProcess(ManagerProcess); err != nil {
+		return err
+	}
+	return waitManagerReady(ctx, f, probe)
 }
 
 // WaitHTTP200 polls url for up to a minute until it answers 200 OK.

@@ -1,0 +1,405 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
+	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/template"
+	"argosy.dev/argosy/test/apimetrics"
+	"argosy.dev/argosy/test/install"
+)
+
+// The benchmarks of issue 4. Their Deployments have 0 replicas: the fake
+// nodes of the local fleet hold 110 pods each, and what is measured is
+// propagation (template to object applied in every member), not pod
+// scheduling in the members. Every template goes to both members
+// (Duplicated), so n templates are 2n member objects.
+
+// fastHostClient is a host client whose rate limits do not slow the
+// benchmark down (the fleet's admin config allows 100 requests per second).
+func fastHostClient(b *testing.B) client.Client {
+	hc := testFleet.HostConfig()
+	hc.QPS, hc.Burst = 2000, 4000
+	c, err := client.New(hc, client.Options{Scheme: hostClient.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// duplicatedPolicy selects every Deployment of ns for both members.
+func duplicatedPolicy(ns string) *policyv1alpha1.PropagationPolicy {
+	return &policyv1alpha1.PropagationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns},
+		Spec: policyv1alpha1.PropagationSpec{
+			ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "apps/v1", Kind: "Deployment"}},
+			Placement: policyv1alpha1.Placement{
+				ClusterAffinity: &policyv1alpha1.ClusterAffinity{ClusterNames: []string{"member1", "member2"}},
+			},
+		},
+	}
+}
+
+// benchNamespace creates a fresh namespace on the host with the policy.
+func benchNamespace(ctx context.Context, b *testing.B, prefix string) string {
+	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if err := ensureNS(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+	if err := hostClient.Create(ctx, duplicatedPolicy(ns)); err != nil {
+		b.Fatal(err)
+	}
+	return ns
+}
+
+// fullyApplied reports whether the binding is FullyApplied for its
+// generation.
+func fullyApplied(rb *workv1alpha1.ResourceBinding) bool {
+	c := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionFullyApplied)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == rb.Generation && len(rb.Spec.Clusters) == 2
+}
+
+// waitBindings waits until done(binding) holds for every named binding,
+// calling at(name) the first time it does. A watch the apiserver closes is
+// opened again after a list.
+func waitBindings(ctx context.Context, names map[string]bool, done func(*workv1alpha1.ResourceBinding) bool, at func(name string), timeout time.Duration) error {
+	seen := map[string]bool{}
+	observe := func(rb *workv1alpha1.ResourceBinding) {
+		if names[rb.Name] && !seen[rb.Name] && done(rb) {
+			seen[rb.Name] = true
+			if at != nil {
+				at(rb.Name)
+			}
+		}
+	}
+	w, err := watchBindings(ctx, observe)
+	if err != nil {
+		return err
+	}
+	defer func() { w.Stop() }()
+	deadline := time.After(timeout)
+	for len(seen) < len(names) {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				if w, err = watchBindings(ctx, observe); err != nil {
+					return err
+				}
+				continue
+			}
+			if rb, ok := ev.Object.(*workv1alpha1.ResourceBinding); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+				observe(rb)
+			}
+		case <-deadline:
+			return fmt.Errorf("%d of %d bindings done after %s", len(seen), len(names), timeout)
+		}
+	}
+	return nil
+}
+
+// createTemplates creates templates d0..d<n-1> for ns with 32 workers.
+func createTemplates(ctx context.Context, c client.Client, ns string, n int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for worker := 0; worker < 32; worker++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := worker; j < n; j += 32 {
+				if err := c.Create(ctx, benchTemplate(ns, fmt.Sprintf("d%d", j))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func templateNames(ns string, n int) map[string]bool {
+	names := make(map[string]bool, n)
+	for j := 0; j < n; j++ {
+		names[template.Name("apps", "Deployment", ns, fmt.Sprintf("d%d", j))] = true
+	}
+	return names
+}
+
+// cleanupPropagated deletes the run's templates and waits until their
+// bindings are gone, which (through the finalizers) means the member
+// objects are deleted too, so the next run starts from a quiet fleet.
+func cleanupPropagated(ctx context.Context, b *testing.B, ns string, names map[string]bool) {
+	cleanupBench(ctx, b, ns)
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list workv1alpha1.ResourceBindingList
+		if err := hostClient.List(ctx, &list, client.InNamespace(templateNamespace)); err != nil {
+			return false, nil
+		}
+		for _, rb := range list.Items {
+			if names[rb.Name] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		b.Fatalf("bindings of %s not gone: %v", ns, err)
+	}
+}
+
+// BenchmarkPropagationLatency creates 1,000 Deployment templates at 50 per
+// second and measures, for each, the time from its create call returning
+// to its binding turning FullyApplied (objects applied in both members).
+// It reports the p50 and p99 latency in milliseconds (Karmada's own report
+// gives p99 1.3 s).
+//
+//	ARGOSY_BIN=$PWD/bin go test ./test/e2e -run '^$' -bench PropagationLatency -count 5
+func BenchmarkPropagationLatency(b *testing.B) {
+	const n, rate = 1000, 50
+	ctx := context.Background()
+	creator := fastHostClient(b)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ns := benchNamespace(ctx, b, "latency")
+		names := templateNames(ns, n)
+		var mu sync.Mutex
+		created := map[string]time.Time{}
+		var latencies []time.Duration
+		done := make(chan error, 1)
+		go func() {
+			done <- waitBindings(ctx, names, fullyApplied, func(name string) {
+				now := time.Now()
+				mu.Lock()
+				defer mu.Unlock()
+				latencies = append(latencies, now.Sub(created[name]))
+			}, 5*time.Minute)
+		}()
+		time.Sleep(500 * time.Millisecond) // the watch is open
+		b.StartTimer()
+		tick := time.NewTicker(time.Second / rate)
+		var wg sync.WaitGroup
+		for j := 0; j < n; j++ {
+			<-tick.C
+			rt := benchTemplate(ns, fmt.Sprintf("d%d", j))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := creator.Create(ctx, rt); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				created[rt.Name] = time.Now()
+				mu.Unlock()
+			}()
+		}
+		tick.Stop()
+		wg.Wait()
+		err := <-done
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		slices.Sort(latencies)
+		p := func(q float64) float64 {
+			return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
+		}
+		b.ReportMetric(p(0.50), "p50-ms")
+		b.ReportMetric(p(0.99), "p99-ms")
+		b.Logf("latency over %d templates: p50 %.0f ms, p99 %.0f ms, max %.0f ms", n, p(0.5), p(0.99), p(1))
+		cleanupPropagated(ctx, b, ns, names)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkColdStart5000 stops the manager, creates 5,000 Deployment
+// templates and their policy, starts the manager and measures the time
+// until every binding is FullyApplied (10,000 objects applied in the two
+// members), the manager's peak memory (VmHWM) and the writes per template
+// counted by the host apiserver. In the same run, the same 5,000
+// Deployments are created directly in both members by one client per
+// member (32 workers each): the ceiling. ns/op is Argosy's time; the
+// ratio to the ceiling is reported as x-ceiling.
+//
+//	ARGOSY_BIN=$PWD/bin go test ./test/e2e -run '^$' -bench ColdStart5000 -count 3
+func BenchmarkColdStart5000(b *testing.B) {
+	const n = 5000
+	ctx := context.Background()
+	creator := fastHostClient(b)
+	hc := testFleet.HostConfig()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ns := benchNamespace(ctx, b, "cold")
+		names := templateNames(ns, n)
+		if err := install.StopManager(testFleet); err != nil {
+			b.Fatal(err)
+		}
+		// The manager serves the template webhooks; while it is down they
+		// are set aside, as a restore from backup would have them.
+		restore := setWebhooksAside(ctx, b)
+		if err := createTemplates(ctx, creator, ns, n); err != nil {
+			b.Fatal(err)
+		}
+		restore()
+		before := map[string]float64{}
+		for _, r := range []string{"resourcebindings", "works"} {
+			before[r], _ = apimetrics.Requests(ctx, hc, r, "", writeVerbs...)
+			before[r+"/status"], _ = apimetrics.Requests(ctx, hc, r, "status", writeVerbs...)
+		}
+
+		b.StartTimer()
+		start := time.Now()
+		if err := install.ResumeManager(ctx, testFleet); err != nil {
+			b.Fatal(err)
+		}
+		err := waitBindings(ctx, names, fullyApplied, nil, 10*time.Minute)
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		peak, err := testFleet.ProcessPeakRSS(install.ManagerProcess)
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // stragglers
+		for _, r := range []string{"resourcebindings", "works"} {
+			for _, sub := range []string{"", "/status"} {
+				after, _ := apimetrics.Requests(ctx, hc, r, trimSlash(sub), writeVerbs...)
+				b.ReportMetric((after-before[r+sub])/n, r+sub+"-writes/template")
+			}
+		}
+
+		ceiling := directCreate(ctx, b, n)
+		b.ReportMetric(elapsed.Seconds(), "s-to-all-applied")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+		b.ReportMetric(ceiling.Seconds(), "s-ceiling")
+		b.ReportMetric(elapsed.Seconds()/ceiling.Seconds(), "x-ceiling")
+		b.Logf("%d templates: all FullyApplied %s after the manager started (peak %d MiB); direct creation in the members %s",
+			n, elapsed.Round(time.Millisecond), peak>>20, ceiling.Round(time.Millisecond))
+		cleanupPropagated(ctx, b, ns, names)
+		b.StartTimer()
+	}
+}
+
+func trimSlash(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s[1:]
+}
+
+// setWebhooksAside deletes the local webhook configurations and returns a
+// function that puts them back.
+func setWebhooksAside(ctx context.Context, b *testing.B) func() {
+	var saved []*unstructured.Unstructured
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+		list := &unstructured.UnstructuredList{}
+		list.SetAPIVersion("admissionregistration.k8s.io/v1")
+		list.SetKind(kind + "List")
+		if err := hostClient.List(ctx, list); err != nil {
+			b.Fatal(err)
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			if o.GetName() == "" || len(o.GetName()) < len("argosy-local-") || o.GetName()[:len("argosy-local-")] != "argosy-local-" {
+				continue
+			}
+			if err := hostClient.Delete(ctx, o); err != nil {
+				b.Fatal(err)
+			}
+			saved = append(saved, o)
+		}
+	}
+	return func() {
+		for _, o := range saved {
+			o = o.DeepCopy()
+			o.SetResourceVersion("")
+			o.SetUID("")
+			if err := hostClient.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// directCreate creates n Deployments like the templates' in a fresh
+// namespace of each member, one client per member with 32 workers, both
+// members at once, and returns the time taken. The namespaces are deleted
+// afterwards (without waiting).
+func directCreate(ctx context.Context, b *testing.B, n int) time.Duration {
+	ns := fmt.Sprintf("ceiling-%d", time.Now().UnixNano())
+	type target struct {
+		name string
+		c    client.Client
+	}
+	var targets []target
+	for _, m := range []string{"member1", "member2"} {
+		cfg := testFleet.MemberConfig(m)
+		cfg.QPS, cfg.Burst = 2000, 4000
+		c, err := client.New(cfg, client.Options{Scheme: hostClient.Scheme()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			b.Fatal(err)
+		}
+		targets = append(targets, target{m, c})
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, tg := range targets {
+		for worker := 0; worker < 32; worker++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := worker; j < n; j += 32 {
+					if err := tg.c.Create(ctx, benchDeployment(ns, fmt.Sprintf("d%d", j))); err != nil {
+						b.Errorf("creating in %s: %v", tg.name, err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, tg := range targets {
+		_ = tg.c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	return elapsed
+}
+
+// benchDeployment is the object benchTemplate wraps.
+func benchDeployment(ns, name string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](0),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}},
+			},
+		},
+	}
+}
