@@ -14,6 +14,7 @@ import (
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/template"
 )
 
 func benchTemplate(ns, name string) *workv1alpha1.ResourceTemplate {
