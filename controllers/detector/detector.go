@@ -67,7 +67,7 @@ const (
 	// template that spec.resource.resourceVersion was taken from, so that
 	// status-only writes to the template (which change its resourceVersion
 	// but not its generation) do not rewrite the binding.
-	AnnotationTemplateGeneration = "work.argosy.dev/template-generation"
+	AnnotationTemplateGeneration = workv1alpha1.AnnotationTemplateGeneration
 )
 
 // Event reasons, Karmada's.

@@ -17,6 +17,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,9 +35,23 @@ type Member struct {
 	// applied to the cluster.
 	Applied bool
 	// AppliedMessage explains a failed apply. Applied false with a message
-	// is a failure (Stalled); Applied false without one is an apply still
-	// pending (Reconciling).
+	// is a failure (Stalled) unless Waiting is set; Applied false without
+	// one is an apply still pending (Reconciling).
 	AppliedMessage string
+	// FailureReason is the TemplateReason* of a failed apply (Conflict,
+	// OverrideFailed); ApplyFailed when empty.
+	FailureReason string
+	// Waiting marks an apply that is not done but needs no intervention
+	// (the cluster is unreachable, dispatching is suspended): the member
+	// is in progress, with AppliedMessage as the explanation, not failed.
+	Waiting bool
+	// ReportedHealth is the health the status collector reported along
+	// with Status; empty when it reported none. The collector sees the
+	// member object's metadata.generation, which Status does not carry, so
+	// when Generation is 0 (unknown) a reported health other than Healthy
+	// keeps a member that looks current in progress and its generation
+	// counts as not observed (see evaluate).
+	ReportedHealth workv1alpha1.ResourceHealth
 	// Status is the member object's .status; nil if not observed yet. Once
 	// the object has been observed, pass a non-nil map even when its status
 	// is empty.
@@ -88,7 +103,9 @@ type Result struct {
 	Reconciling bool
 	Stalled     bool
 	// Reason is one of the workv1alpha1.TemplateReason* constants:
-	// Succeeded, Progressing, ApplyFailed or Unhealthy.
+	// Succeeded, Progressing, Unhealthy, or for a failed apply the
+	// FailureReason of the first failed member by cluster name (ApplyFailed,
+	// Conflict, OverrideFailed).
 	Reason string
 	// Message explains the verdict and names the clusters concerned.
 	Message string
@@ -157,13 +174,22 @@ func Aggregate(gvk schema.GroupVersionKind, members []Member) (Result, error) {
 	res := Result{AllObserved: true, PerCluster: make([]ClusterSummary, 0, len(ms))}
 	var failed, pending []string
 	applyFailed := false
+	failReason := "" // of the first cluster, by name, whose apply failed
 	for _, m := range ms {
 		sum := ClusterSummary{Name: m.Cluster, Applied: m.Applied, AppliedMessage: m.AppliedMessage, Health: workv1alpha1.ResourceUnknown}
 		sum.Replicas, sum.ReadyReplicas = k.replicas(m.Status)
 		var v verdict
 		switch {
+		case !m.Applied && m.Waiting:
+			v = verdict{state: stateInProgress, message: "is not applied yet"}
+			if m.AppliedMessage != "" {
+				v.message += ": " + m.AppliedMessage
+			}
 		case !m.Applied && m.AppliedMessage != "":
 			v = verdict{state: stateFailed, message: "apply failed: " + m.AppliedMessage}
+			if !applyFailed {
+				failReason = cmp.Or(m.FailureReason, workv1alpha1.TemplateReasonApplyFailed)
+			}
 			applyFailed = true
 		case !m.Applied:
 			v = verdict{state: stateInProgress, message: "is not applied yet"}
@@ -192,7 +218,7 @@ func Aggregate(gvk schema.GroupVersionKind, members []Member) (Result, error) {
 		res.Stalled = true
 		res.Reason = workv1alpha1.TemplateReasonUnhealthy
 		if applyFailed {
-			res.Reason = workv1alpha1.TemplateReasonApplyFailed
+			res.Reason = failReason
 		}
 		res.Message = fmt.Sprintf("%d of %d clusters failed: %s", len(failed), len(ms), strings.Join(failed, "; "))
 	case len(ms) == 0:
@@ -242,6 +268,16 @@ func evaluate(k kind, m Member, desired int64) verdict {
 	}
 	if msg := k.progress(st, desired); msg != "" {
 		v.state, v.message = stateInProgress, msg
+	}
+	if m.Generation <= 0 && m.ReportedHealth != "" && m.ReportedHealth != workv1alpha1.ResourceHealthy {
+		// The status alone looks fine, but the collector, which knows the
+		// member object's generation, does not call it healthy: most
+		// likely the member's controller has not observed the latest
+		// change yet.
+		v.observed = false
+		if v.state == stateCurrent {
+			v.state, v.message = stateInProgress, "is reported "+string(m.ReportedHealth)+" by the member"
+		}
 	}
 	return v
 }

@@ -315,6 +315,76 @@ func TestApply(t *testing.T) {
 		gvk:     configMap,
 		want:    wantReconciling,
 		message: "no target clusters",
+	}, {
+		name: "the reason of the first failed cluster by name",
+		gvk:  deployment,
+		members: []Member{
+			{Cluster: "member2", AppliedMessage: "webhook denied", FailureReason: workv1alpha1.TemplateReasonApplyFailed},
+			{Cluster: "member1", AppliedMessage: "Deployment default/web exists and is not managed by Argosy", FailureReason: workv1alpha1.TemplateReasonConflict},
+		},
+		want:    wantStalled,
+		reason:  workv1alpha1.TemplateReasonConflict,
+		message: "2 of 2 clusters failed: member1: apply failed: Deployment default/web exists and is not managed by Argosy; member2: apply failed: webhook denied",
+		exact:   true,
+	}, {
+		name: "an override failure",
+		gvk:  configMap,
+		members: []Member{
+			{Cluster: "member1", AppliedMessage: "OverridePolicy default/op rule 0: /data/missing does not exist", FailureReason: workv1alpha1.TemplateReasonOverrideFailed},
+		},
+		want:   wantStalled,
+		reason: workv1alpha1.TemplateReasonOverrideFailed,
+	}, {
+		name: "waiting with a message is progress, not failure",
+		gvk:  configMap,
+		members: []Member{
+			{Cluster: "member1", Applied: true},
+			{Cluster: "member2", AppliedMessage: "cluster member2 is unreachable", Waiting: true},
+		},
+		want:    wantReconciling,
+		reason:  workv1alpha1.TemplateReasonProgressing,
+		message: "1 of 2 clusters still rolling out: member2 is not applied yet: cluster member2 is unreachable",
+		exact:   true,
+	}})
+}
+
+// TestReportedHealth: without the member object's generation, the health
+// the collector reported decides whether a status that looks done is.
+func TestReportedHealth(t *testing.T) {
+	runCases(t, []aggCase{{
+		name: "unknown generation, reported healthy",
+		gvk:  deployment,
+		members: []Member{
+			{Cluster: "member1", Applied: true, Status: st(t, deployDone), DesiredReplicas: 2, ReportedHealth: workv1alpha1.ResourceHealthy},
+		},
+		want:    wantReady,
+		observe: boolp(true),
+	}, {
+		name: "unknown generation, reported unhealthy although the status looks done",
+		gvk:  deployment,
+		members: []Member{
+			{Cluster: "member1", Applied: true, Status: st(t, deployDone), DesiredReplicas: 2, ReportedHealth: workv1alpha1.ResourceUnhealthy},
+		},
+		want:    wantReconciling,
+		message: "member1 is reported Unhealthy by the member",
+		observe: boolp(false),
+	}, {
+		name: "unknown generation, still rolling out: the status's own message",
+		gvk:  deployment,
+		members: []Member{
+			{Cluster: "member1", Applied: true, Status: st(t, deployRolling), DesiredReplicas: 2, ReportedHealth: workv1alpha1.ResourceUnhealthy},
+		},
+		want:    wantReconciling,
+		message: "member1 has 1/2 updated replicas",
+		observe: boolp(false),
+	}, {
+		name: "known generation: the generation check decides, not the reported health",
+		gvk:  deployment,
+		members: []Member{
+			{Cluster: "member1", Applied: true, Status: st(t, deployDone), Generation: 2, DesiredReplicas: 2, ReportedHealth: workv1alpha1.ResourceUnhealthy},
+		},
+		want:    wantReady,
+		observe: boolp(true),
 	}})
 }
 

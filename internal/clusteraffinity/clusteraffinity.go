@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 )
 
@@ -23,6 +24,12 @@ type Target struct {
 	Labels                 map[string]string
 	Provider, Region, Zone string
 	Zones                  []string
+}
+
+// TargetOf is what an affinity looks at in c. The Target shares c's labels
+// and zones; neither may modify them.
+func TargetOf(c *clusterv1alpha1.Cluster) Target {
+	return Target{Name: c.Name, Labels: c.Labels, Provider: c.Spec.Provider, Region: c.Spec.Region, Zone: c.Spec.Zone, Zones: c.Spec.Zones}
 }
 
 // Matches is Compile(a).Matches(c) without the reason, for one-off checks.

@@ -60,7 +60,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := ex.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
 	return st.SetupWithManager(ctx, mgr)
 }
 

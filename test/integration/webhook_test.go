@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/template"
@@ -170,15 +171,18 @@ func TestTemplateIdentityImmutable(t *testing.T) {
 		t.Errorf("second template for the same ConfigMap: %v, want already exists", err)
 	}
 
+	// Patches, not updates: the status controller writes the template's
+	// status meanwhile, and a stale resourceVersion would only give a
+	// conflict.
 	moved := rt.DeepCopy()
 	moved.Spec.Template = wrap(t, "", "", configMap("immutable", "team-b")).Spec.Template
-	err := k8sClient.Update(ctx, moved)
+	err := k8sClient.Patch(ctx, moved, client.MergeFrom(rt))
 	if err == nil || !strings.Contains(err.Error(), "spec.template.metadata.namespace") {
 		t.Errorf("moving the wrapped object to another namespace: %v, want a spec.template.metadata.namespace error", err)
 	}
 	renamed := rt.DeepCopy()
 	renamed.Spec.Template = wrap(t, "", "", configMap("other", "team-a")).Spec.Template
-	if err := k8sClient.Update(ctx, renamed); err == nil || !strings.Contains(err.Error(), "immutable") {
+	if err := k8sClient.Patch(ctx, renamed, client.MergeFrom(rt)); err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Errorf("renaming the wrapped object: %v, want immutable", err)
 	}
 }

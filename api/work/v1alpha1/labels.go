@@ -21,6 +21,11 @@ const (
 	// AnnotationBinding on a Work is "<namespace>/<name>" of the
 	// ResourceBinding it was rendered from.
 	AnnotationBinding = "work.argosy.dev/binding"
+	// AnnotationTemplateGeneration on a ResourceBinding is the
+	// metadata.generation of the template that the detector computed the
+	// binding's spec from (spec.resource.resourceVersion changes with every
+	// status write to the template; the generation does not).
+	AnnotationTemplateGeneration = "work.argosy.dev/template-generation"
 	// AnnotationBindingGeneration on a Work is the metadata.generation of
 	// the binding that the Work's manifests were rendered from.
 	AnnotationBindingGeneration = "work.argosy.dev/binding-generation"
