@@ -44,8 +44,12 @@ type Options struct {
 	KubeAPIQPS   float64
 	KubeAPIBurst int
 	// ConcurrentReconciles is the number of workers of each busy controller
-	// (detector, scheduler).
+	// (detector, scheduler, binding, execution, status).
 	ConcurrentReconciles int
+	// MemberAPIQPS and MemberAPIBurst bound the manager's requests to each
+	// member apiserver (applies, status reads, informers).
+	MemberAPIQPS   float64
+	MemberAPIBurst int
 
 	// ClusterStatusUpdateFrequency is how often each member is probed;
 	// ClusterFailureThreshold and ClusterSuccessThreshold how long a probe
@@ -89,6 +93,8 @@ func DefaultOptions() Options {
 		KubeAPIQPS:                   500,
 		KubeAPIBurst:                 1000,
 		ConcurrentReconciles:         8,
+		MemberAPIQPS:                 200,
+		MemberAPIBurst:               400,
 		ClusterStatusUpdateFrequency: 10 * time.Second,
 		ClusterFailureThreshold:      30 * time.Second,
 		ClusterSuccessThreshold:      30 * time.Second,
@@ -112,7 +118,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the manager's own namespace).")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the host apiserver.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the host apiserver.")
-	fs.IntVar(&o.ConcurrentReconciles, "concurrent-reconciles", o.ConcurrentReconciles, "Workers of each busy controller (detector, scheduler).")
+	fs.IntVar(&o.ConcurrentReconciles, "concurrent-reconciles", o.ConcurrentReconciles, "Workers of each busy controller (detector, scheduler, binding, execution, status).")
+	fs.Float64Var(&o.MemberAPIQPS, "member-api-qps", o.MemberAPIQPS, "Queries per second to each member apiserver.")
+	fs.IntVar(&o.MemberAPIBurst, "member-api-burst", o.MemberAPIBurst, "Burst of requests to each member apiserver.")
 	fs.DurationVar(&o.ClusterStatusUpdateFrequency, "cluster-status-update-frequency", o.ClusterStatusUpdateFrequency, "How often each member cluster is probed.")
 	fs.DurationVar(&o.ClusterFailureThreshold, "cluster-failure-threshold", o.ClusterFailureThreshold, "How long a member must fail its probes before it is NotReady.")
 	fs.DurationVar(&o.ClusterSuccessThreshold, "cluster-success-threshold", o.ClusterSuccessThreshold, "How long a member must pass its probes before it is Ready again.")
@@ -136,6 +144,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--system-namespace must not be empty")
 	case o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0:
 		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
+	case o.MemberAPIQPS <= 0 || o.MemberAPIBurst <= 0:
+		return fmt.Errorf("--member-api-qps and --member-api-burst must be positive")
 	case o.ClusterStatusUpdateFrequency <= 0:
 		return fmt.Errorf("--cluster-status-update-frequency must be positive")
 	case o.ClusterFailureThreshold < 0 || o.ClusterSuccessThreshold < 0:
@@ -162,9 +172,15 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Scheme: scheme.New(),
 		// Member credentials are Secrets in the system namespace; the
 		// manager may read Secrets nowhere else.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.SystemNamespace: {}}},
-		}},
+		Cache: cache.Options{
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.SystemNamespace: {}}},
+			},
+			// No reconciler reads managedFields, and with several field
+			// managers per binding and Work they are a large share of
+			// every cached object.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        o.ProbeAddr,
 		LeaderElection:                o.LeaderElect,

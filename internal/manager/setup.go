@@ -12,8 +12,8 @@ import (
 	"argosy.dev/argosy/controllers/scheduler"
 	"argosy.dev/argosy/controllers/status"
 	"argosy.dev/argosy/internal/member"
-	"argosy.dev/argosy/internal/workindex"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
+	"argosy.dev/argosy/internal/workindex"
 )
 
 // setupControllers registers every reconciler with the manager. Each
@@ -21,7 +21,8 @@ import (
 // SetupWithManager. The member cache (one client and one set of informers
 // per member cluster) is shared by the controllers that talk to members.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	members := member.NewCache(mgr.GetClient(), ctrl.Log.WithName("members"), member.WithSecretNamespace(o.SystemNamespace))
+	members := member.NewCache(mgr.GetClient(), ctrl.Log.WithName("members"),
+		member.WithSecretNamespace(o.SystemNamespace), member.WithRateLimits(float32(o.MemberAPIQPS), o.MemberAPIBurst))
 	if err := mgr.Add(members); err != nil {
 		return err
 	}

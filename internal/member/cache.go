@@ -66,6 +66,9 @@ type Cache struct {
 	mu      sync.Mutex
 	members map[string]*Member
 	stopped bool
+	// managedHandlers and connectHooks: see OnManagedEvent and OnConnect.
+	managedHandlers []ManagedHandlerFunc
+	connectHooks    []func(cluster string)
 }
 
 // NewCache returns an empty cache that reads credentials Secrets through host.
@@ -108,6 +111,11 @@ type Member struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	syncErr    syncErrors
+	log        logr.Logger
+	// managed holds the informers of the objects Argosy applies, the
+	// RESTMapper and the namespaces known to exist (managed.go).
+	managed         managed
+	managedHandlers []ManagedHandlerFunc
 }
 
 // Discovery is a discovery client whose requests time out like probes.
@@ -183,6 +191,7 @@ func (c *Cache) Connect(ctx context.Context, cl *clusterv1alpha1.Cluster) (*Memb
 		return old, nil
 	}
 	c.members[cl.Name] = m
+	m.log, m.managedHandlers = log, c.managedHandlers
 	m.start(log)
 	c.mu.Unlock()
 	if old != nil {
@@ -191,6 +200,7 @@ func (c *Cache) Connect(ctx context.Context, cl *clusterv1alpha1.Cluster) (*Memb
 	} else {
 		log.Info("connected member", "endpoint", cfg.Host)
 	}
+	c.connected(cl.Name)
 	return m, nil
 }
 
@@ -278,6 +288,7 @@ func (m *Member) stop() {
 	}
 	m.cancel()
 	m.Informers.Shutdown()
+	m.stopManaged()
 	m.httpClient.CloseIdleConnections()
 	close(m.done)
 }

@@ -175,8 +175,11 @@ func TestStatusScheduledToUnreachableCluster(t *testing.T) {
 	schedulingClusters(t, "status-ghost")
 	rt := deploymentTemplate(t, "status-ghost", 2)
 	pp := weightedPolicy("status-ghost", "status-ghost", true, map[string]int64{"status-ghost": 1})
-	create(t, rt)
+	// The policy first: a template is claimed by the first policy that
+	// selects it, and another test's policy in the same namespace may
+	// select every Deployment.
 	create(t, pp)
+	create(t, rt)
 
 	check := func(replicas int32) {
 		t.Helper()

@@ -1,0 +1,168 @@
+package execution
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+)
+
+// nextStatus is the Work status after a pass: the Applied condition (its
+// lastTransitionTime kept while its status stays), the Work's generation as
+// observed, and the manifest statuses unless keep (the member could not be
+// read, so what was last seen stays).
+func nextStatus(work *workv1alpha1.Work, applied metav1.Condition, statuses []workv1alpha1.ManifestStatus, keep bool) *workv1alpha1.WorkStatus {
+	next := &workv1alpha1.WorkStatus{
+		ObservedGeneration: work.Generation,
+		Conditions:         append([]metav1.Condition(nil), work.Status.Conditions...),
+		ManifestStatuses:   statuses,
+	}
+	if keep {
+		next.ManifestStatuses = work.Status.ManifestStatuses
+	}
+	applied.ObservedGeneration = work.Generation
+	meta.SetStatusCondition(&next.Conditions, applied)
+	return next
+}
+
+// statusEqual compares two Work statuses, ignoring the conditions'
+// lastTransitionTime and comparing the member objects' statuses as JSON
+// values rather than bytes.
+func statusEqual(a, b *workv1alpha1.WorkStatus) bool {
+	if a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) || len(a.ManifestStatuses) != len(b.ManifestStatuses) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		x.LastTransitionTime, y.LastTransitionTime = metav1.Time{}, metav1.Time{}
+		if x != y {
+			return false
+		}
+	}
+	for i := range a.ManifestStatuses {
+		x, y := &a.ManifestStatuses[i], &b.ManifestStatuses[i]
+		if x.Identifier != y.Identifier || x.Health != y.Health || !rawEqual(x.Status, y.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+func rawEqual(a, b *runtime.RawExtension) bool {
+	ab, bb := rawBytes(a), rawBytes(b)
+	if bytes.Equal(ab, bb) {
+		return true
+	}
+	if ab == nil || bb == nil {
+		return false
+	}
+	var av, bv any
+	if json.Unmarshal(ab, &av) != nil || json.Unmarshal(bb, &bv) != nil {
+		return false
+	}
+	return reflect.DeepEqual(av, bv)
+}
+
+func rawBytes(r *runtime.RawExtension) []byte {
+	if r == nil || len(r.Raw) == 0 || bytes.Equal(r.Raw, []byte("null")) {
+		return nil
+	}
+	return r.Raw
+}
+
+// onlyMemberStatus reports whether b differs from a only in the member
+// objects' statuses and health: same generation, conditions (but for their
+// transition times) and manifests.
+func onlyMemberStatus(a, b *workv1alpha1.WorkStatus) bool {
+	if len(a.ManifestStatuses) != len(b.ManifestStatuses) {
+		return false
+	}
+	x, y := *a, *b
+	x.ManifestStatuses = make([]workv1alpha1.ManifestStatus, len(a.ManifestStatuses))
+	y.ManifestStatuses = make([]workv1alpha1.ManifestStatus, len(b.ManifestStatuses))
+	for i := range a.ManifestStatuses {
+		x.ManifestStatuses[i].Identifier = a.ManifestStatuses[i].Identifier
+		y.ManifestStatuses[i].Identifier = b.ManifestStatuses[i].Identifier
+	}
+	return statusEqual(&x, &y)
+}
+
+// statusSpacing is how long a status write that only carries changes of
+// the member objects' status waits for more of them: a rollout changes a
+// Deployment's status several times within a second, and each write costs
+// the host apiserver a server-side apply. Writes that change the Applied
+// condition, the generation or the manifests go at once.
+const statusSpacing = time.Second
+
+// writeStatus writes the Work's status when it differs from what the cache
+// shows, with server-side apply on the status subresource (carrying the
+// Work's UID, so a Work recreated meanwhile is not written), and records an
+// event when the Applied condition changes. A write that would only carry
+// member status changes is put off for statusSpacing: the returned
+// duration is when to try again.
+func (r *Reconciler) writeStatus(ctx context.Context, work *workv1alpha1.Work, applied metav1.Condition, statuses []workv1alpha1.ManifestStatus, keep bool) (time.Duration, error) {
+	next := nextStatus(work, applied, statuses, keep)
+	if statusEqual(&work.Status, next) {
+		return 0, nil
+	}
+	now := time.Now()
+	if onlyMemberStatus(&work.Status, next) {
+		if wait := r.written.putOff(work, statusSpacing, now); wait > 0 {
+			return wait, nil
+		}
+	}
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return 0, err
+	}
+	var st map[string]any
+	if err := utiljson.Unmarshal(raw, &st); err != nil { // integers stay int64
+		return 0, err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"status": st}}
+	u.SetGroupVersionKind(workv1alpha1.GroupVersion.WithKind(workv1alpha1.KindWork))
+	u.SetNamespace(work.Namespace)
+	u.SetName(work.Name)
+	u.SetUID(work.UID)
+	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(workv1alpha1.FieldManagerExecution), client.ForceOwnership); err != nil {
+		return 0, fmt.Errorf("writing the status of Work %s: %w", workKey(work), err)
+	}
+	r.written.status(work, next, u.GetResourceVersion(), now)
+	r.recordTransition(ctx, work, applied)
+	return 0, nil
+}
+
+// recordTransition emits SyncSucceed or SyncFailed when the Applied
+// condition changes (status, reason or message). A suspended Work is not a
+// sync and gets no event.
+func (r *Reconciler) recordTransition(ctx context.Context, work *workv1alpha1.Work, applied metav1.Condition) {
+	prev := meta.FindStatusCondition(work.Status.Conditions, workv1alpha1.WorkApplied)
+	if prev != nil && prev.Status == applied.Status && prev.Reason == applied.Reason && prev.Message == applied.Message {
+		return
+	}
+	cluster, _ := clusterOf(work.Namespace)
+	switch {
+	case applied.Status == metav1.ConditionTrue:
+		r.Recorder.Eventf(work, nil, corev1.EventTypeNormal, workv1alpha1.EventReasonSyncSucceed, "Sync",
+			"Applied the manifests of Work %s to cluster %s", work.Name, cluster)
+	case applied.Reason == workv1alpha1.WorkReasonDispatchingSuspended:
+	default:
+		r.Recorder.Eventf(work, nil, corev1.EventTypeWarning, workv1alpha1.EventReasonSyncFailed, "Sync",
+			"Failed to apply Work %s to cluster %s (%s): %s", work.Name, cluster, applied.Reason, applied.Message)
+	}
+	log.FromContext(ctx).Info("Applied changed", "status", applied.Status, "reason", applied.Reason, "message", applied.Message)
+}
