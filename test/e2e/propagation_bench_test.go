@@ -270,7 +270,7 @@ func BenchmarkColdStart5000(b *testing.B) {
 		if err := install.ResumeManager(ctx, testFleet); err != nil {
 			b.Fatal(err)
 		}
-		err := waitBindings(ctx, names, fullyApplied, nil, 10*time.Minute)
+		err := waitBindings(ctx, names, fullyApplied, nil, 20*time.Minute)
 		elapsed := time.Since(start)
 		b.StopTimer()
 		if err != nil {
