@@ -193,23 +193,12 @@ func exApplied(w *workv1alpha1.Work) *metav1.Condition {
 // ok holds.
 func exGet(t *testing.T, obj client.Object, timeout time.Duration, ok func() (bool, string)) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("%T %s/%s in member1", obj, obj.GetNamespace(), obj.GetName()), func(ctx context.Context) (bool, string) {
-		if err := exMember(t).Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-			return false, err.Error()
-		}
-		return ok()
-	})
+	waitMember(t, exCluster, obj, timeout, ok)
 }
 
 func exGone(t *testing.T, obj client.Object, timeout time.Duration) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("%T %s/%s gone from member1", obj, obj.GetNamespace(), obj.GetName()), func(ctx context.Context) (bool, string) {
-		err := exMember(t).Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		if err == nil {
-			return false, "still there, deletionTimestamp " + fmt.Sprint(obj.GetDeletionTimestamp())
-		}
-		return apierrors.IsNotFound(err), err.Error()
-	})
+	waitMemberGone(t, exCluster, obj, timeout)
 }
 
 func exManaged(o client.Object, work string) bool {

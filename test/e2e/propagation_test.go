@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
-	"argosy.dev/argosy/internal/scheme"
 	"argosy.dev/argosy/internal/template"
 	"argosy.dev/argosy/test/install"
 )
@@ -29,22 +28,6 @@ import (
 // The tests of this file play the seed tutorials through the whole
 // pipeline: template, binding, Works, member objects, and status back on
 // the template.
-
-// memberClients caches one client per member for the package's tests.
-var memberClients = map[string]client.Client{}
-
-func member(t *testing.T, name string) client.Client {
-	t.Helper()
-	if c, ok := memberClients[name]; ok {
-		return c
-	}
-	c, err := client.New(testFleet.MemberConfig(name), client.Options{Scheme: scheme.New()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	memberClients[name] = c
-	return c
-}
 
 // waitTemplate polls the template until ok says it is done, and fails the
 // test with ok's last explanation otherwise.
@@ -132,7 +115,7 @@ func waitMember(t *testing.T, cluster string, obj client.Object, timeout time.Du
 	t.Helper()
 	last := "not found"
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if err := member(t, cluster).Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		if err := exMemberOf(t, cluster).Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			last = err.Error()
 			return false, nil
 		}
@@ -149,7 +132,7 @@ func waitMember(t *testing.T, cluster string, obj client.Object, timeout time.Du
 func waitMemberGone(t *testing.T, cluster string, obj client.Object, timeout time.Duration) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		err := member(t, cluster).Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		err := exMemberOf(t, cluster).Get(ctx, client.ObjectKeyFromObject(obj), obj)
 		return apierrors.IsNotFound(err), nil
 	})
 	if err != nil {
@@ -159,7 +142,7 @@ func waitMemberGone(t *testing.T, cluster string, obj client.Object, timeout tim
 
 func absentFromMember(t *testing.T, cluster string, obj client.Object) {
 	t.Helper()
-	err := member(t, cluster).Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+	err := exMemberOf(t, cluster).Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("%s/%s in %s: want NotFound, got %v", obj.GetNamespace(), obj.GetName(), cluster, err)
 	}
@@ -280,7 +263,7 @@ func TestSeed001ImageOverrideAddsRegistry(t *testing.T) {
 // and preemption Always, then spreads them to member1 and member2.
 func TestSeed002AdoptionThenPreemption(t *testing.T) {
 	ctx := context.Background()
-	m1 := member(t, "member1")
+	m1 := exMemberOf(t, "member1")
 	natives, err := readSeedObjects("002-migration/member1/01-deployments-and-services.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +326,7 @@ func readSeedObjects(file string) ([]*unstructured.Unstructured, error) {
 // put back when edited in a member.
 func TestAbortLeavesExistingObjectAndReportsConflict(t *testing.T) {
 	ctx := context.Background()
-	m1 := member(t, "member1")
+	m1 := exMemberOf(t, "member1")
 	existing := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e2e-abort"},
 		Data:       map[string]string{"owner": "someone-else"},
