@@ -334,21 +334,16 @@ func TestClusterBadCredentials(t *testing.T) {
 	waitClusterReady(t, "e2e-no-secret", clusterPatience)
 }
 
-// TestClusterMemberAPIServerOutage stops member2's apiserver: the Cluster
-// turns Ready=False only after the failure threshold, with the unreachable
-// taint; started again, it is Ready and untainted after the success
-// threshold. The apiserver is restarted even if the test fails.
-func TestClusterMemberAPIServerOutage(t *testing.T) {
-	names := testFleet.MemberNames()
-	name := names[len(names)-1]
-	waitClusterReady(t, name, clusterPatience)
-
-	stopped := time.Now()
+// stopMemberAPIServer stops the member's apiserver and returns a function
+// that starts it again (once). The apiserver is started again, and the
+// Cluster waited Ready, when the test ends, even if it failed.
+func stopMemberAPIServer(t *testing.T, name string) (restart func()) {
+	t.Helper()
 	if err := testFleet.StopMemberAPIServer(name); err != nil {
 		t.Fatal(err)
 	}
 	restarted := false
-	restart := func() {
+	restart = func() {
 		if restarted {
 			return
 		}
@@ -363,6 +358,20 @@ func TestClusterMemberAPIServerOutage(t *testing.T) {
 		restart()
 		waitClusterReady(t, name, 2*clusterPatience)
 	})
+	return restart
+}
+
+// TestClusterMemberAPIServerOutage stops member2's apiserver: the Cluster
+// turns Ready=False only after the failure threshold, with the unreachable
+// taint; started again, it is Ready and untainted after the success
+// threshold. The apiserver is restarted even if the test fails.
+func TestClusterMemberAPIServerOutage(t *testing.T) {
+	names := testFleet.MemberNames()
+	name := names[len(names)-1]
+	waitClusterReady(t, name, clusterPatience)
+
+	stopped := time.Now()
+	restart := stopMemberAPIServer(t, name)
 
 	var flipped time.Duration
 	eventually(t, clusterPatience, name+" Ready=False", func(ctx context.Context) (bool, string) {

@@ -635,26 +635,7 @@ func TestExecutionUnreachableMember(t *testing.T) {
 	const cluster = "member2"
 	waitClusterReady(t, cluster, clusterPatience)
 	ns := exNamespaceIn(t, cluster, "ex-unreachable")
-	if err := testFleet.StopMemberAPIServer(cluster); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	restart := func() {
-		if restarted {
-			return
-		}
-		restarted = true
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := testFleet.StartMemberAPIServer(ctx, cluster); err != nil {
-			t.Fatalf("restarting the apiserver of %s: %v", cluster, err)
-		}
-	}
-	// The apiserver comes back even if the test fails.
-	t.Cleanup(func() {
-		restart()
-		waitClusterReady(t, cluster, 2*clusterPatience)
-	})
+	restart := stopMemberAPIServer(t, cluster)
 	eventually(t, clusterPatience, cluster+" Ready=False", func(ctx context.Context) (bool, string) {
 		cl, why := lookCluster(ctx, cluster)
 		if cl == nil {
