@@ -107,6 +107,11 @@ build: generate fmt vet ## Build the manager, the kubectl plugin and the fleet b
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/argosy-fleet ./cmd/argosy-fleet
 
+.PHONY: build-cli
+build-cli: ## Build the kubectl plugin kubectl-argosy and the same binary as argosyctl.
+	go build -o $(LOCALBIN)/kubectl-argosy ./cmd/kubectl-argosy
+	cp $(LOCALBIN)/kubectl-argosy $(LOCALBIN)/argosyctl
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig (no webhook server).
 	go run ./cmd/manager --enable-webhooks=false --leader-elect=false --metrics-bind-address=127.0.0.1:8443 --health-probe-bind-address=127.0.0.1:8081

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -99,6 +100,9 @@ func TestThresholdsAreKeptPerCluster(t *testing.T) {
 }
 
 func TestWantedTaints(t *testing.T) {
+	notReady := []string{clusterv1alpha1.TaintClusterNotReady + ":NoSchedule", clusterv1alpha1.TaintClusterNotReady + ":NoExecute"}
+	unreachable := []string{clusterv1alpha1.TaintClusterUnreachable + ":NoSchedule", clusterv1alpha1.TaintClusterUnreachable + ":NoExecute"}
+	cordon := clusterv1alpha1.TaintClusterUnschedulable + ":NoSchedule"
 	cases := []struct {
 		name          string
 		ready         *metav1.Condition
@@ -107,23 +111,22 @@ func TestWantedTaints(t *testing.T) {
 	}{
 		{"no condition yet", nil, false, nil},
 		{"ready", &condTrue, false, nil},
-		{"answered unhealthy", &condNotReady, false, []string{clusterv1alpha1.TaintClusterNotReady}},
-		{"unreachable", &condUnreachable, false, []string{clusterv1alpha1.TaintClusterUnreachable}},
-		{"TLS failure", ptrTo(cond(metav1.ConditionFalse, ReasonTLSHandshakeFailed)), false, []string{clusterv1alpha1.TaintClusterUnreachable}},
-		{"credentials rejected", ptrTo(cond(metav1.ConditionFalse, ReasonCredentialsRejected)), false, []string{clusterv1alpha1.TaintClusterUnreachable}},
-		{"credentials missing", ptrTo(cond(metav1.ConditionFalse, clusterv1alpha1.ClusterReasonCredentialsUnavailable)), false, []string{clusterv1alpha1.TaintClusterUnreachable}},
-		{"unknown (agent silent)", ptrTo(cond(metav1.ConditionUnknown, "ClusterStatusUnknown")), false, []string{clusterv1alpha1.TaintClusterUnreachable}},
-		{"cordoned and ready", &condTrue, true, []string{clusterv1alpha1.TaintClusterUnschedulable}},
-		{"cordoned and down", &condUnreachable, true, []string{clusterv1alpha1.TaintClusterUnreachable, clusterv1alpha1.TaintClusterUnschedulable}},
+		{"answered unhealthy", &condNotReady, false, notReady},
+		{"unreachable is False too: not-ready", &condUnreachable, false, notReady},
+		{"TLS failure", ptrTo(cond(metav1.ConditionFalse, ReasonTLSHandshakeFailed)), false, notReady},
+		{"credentials rejected", ptrTo(cond(metav1.ConditionFalse, ReasonCredentialsRejected)), false, notReady},
+		{"credentials missing", ptrTo(cond(metav1.ConditionFalse, clusterv1alpha1.ClusterReasonCredentialsUnavailable)), false, notReady},
+		{"status collection failed", ptrTo(cond(metav1.ConditionFalse, clusterv1alpha1.ClusterReasonStatusCollectionFailed)), false, notReady},
+		{"unknown (agent silent)", ptrTo(cond(metav1.ConditionUnknown, "ClusterStatusUnknown")), false, unreachable},
+		{"cordoned and ready: NoSchedule only", &condTrue, true, []string{cordon}},
+		{"cordoned and down", &condUnreachable, true, append(slices.Clone(notReady), cordon)},
+		{"cordoned and unknown", ptrTo(cond(metav1.ConditionUnknown, "ClusterStatusUnknown")), true, append(slices.Clone(unreachable), cordon)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, ta := range wantedTaints(tc.ready, tc.unschedulable) {
-				if ta.Effect != corev1.TaintEffectNoSchedule {
-					t.Errorf("taint %s has effect %s", ta.Key, ta.Effect)
-				}
-				got = append(got, ta.Key)
+			got := taintKeys(wantedTaints(tc.ready, tc.unschedulable))
+			if len(got) == 0 {
+				got = nil
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
@@ -136,9 +139,12 @@ func TestReconcileTaints(t *testing.T) {
 	now := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	earlier := metav1.NewTime(now.Add(-time.Hour))
 	user := corev1.Taint{Key: "team", Value: "a", Effect: corev1.TaintEffectNoSchedule}
-	userNoExec := corev1.Taint{Key: clusterv1alpha1.TaintClusterUnreachable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &earlier}
-	unreachable := taintUnreachable
-	unreachable.TimeAdded = &earlier
+	userNoExec := corev1.Taint{Key: "workload-rebalancer-test", Effect: corev1.TaintEffectNoExecute}
+	userNoExecStamped := withTime(userNoExec, earlier)
+	notReadyNS, notReadyNE := withTime(taintNotReadyNoSchedule, earlier), withTime(taintNotReadyNoExecute, earlier)
+	unreachNS, unreachNE := withTime(taintUnreachableNoSchedule, earlier), withTime(taintUnreachableNoExecute, earlier)
+	notReady := []corev1.Taint{taintNotReadyNoSchedule, taintNotReadyNoExecute}
+	unreachable := []corev1.Taint{taintUnreachableNoSchedule, taintUnreachableNoExecute}
 	cases := []struct {
 		name        string
 		current     []corev1.Taint
@@ -147,27 +153,44 @@ func TestReconcileTaints(t *testing.T) {
 		wantChanged bool
 	}{
 		{"nothing to do", nil, nil, nil, false},
-		{"user taints untouched", []corev1.Taint{user}, nil, []corev1.Taint{user}, false},
-		{"add after user taints", []corev1.Taint{user}, []corev1.Taint{taintNotReady},
-			[]corev1.Taint{user, withTime(taintNotReady, now)}, true},
-		{"keep existing with its time", []corev1.Taint{unreachable, user}, []corev1.Taint{taintUnreachable},
-			[]corev1.Taint{unreachable, user}, false},
-		{"replace unreachable by not-ready", []corev1.Taint{user, unreachable}, []corev1.Taint{taintNotReady},
-			[]corev1.Taint{user, withTime(taintNotReady, now)}, true},
-		{"remove all managed, keep NoExecute of the same key", []corev1.Taint{unreachable, userNoExec, user}, nil,
-			[]corev1.Taint{userNoExec, user}, true},
-		{"drop duplicates", []corev1.Taint{unreachable, unreachable}, []corev1.Taint{taintUnreachable},
-			[]corev1.Taint{unreachable}, true},
-		{"empty result is nil", []corev1.Taint{unreachable}, nil, nil, true},
+		{"user taints untouched", []corev1.Taint{user, userNoExecStamped}, nil, []corev1.Taint{user, userNoExecStamped}, false},
+		{"add both effects after user taints", []corev1.Taint{user}, notReady,
+			[]corev1.Taint{user, withTime(taintNotReadyNoSchedule, now), withTime(taintNotReadyNoExecute, now)}, true},
+		{"keep existing with their time", []corev1.Taint{unreachNS, user, unreachNE}, unreachable,
+			[]corev1.Taint{unreachNS, user, unreachNE}, false},
+		{"add the missing effect only", []corev1.Taint{notReadyNS, user}, notReady,
+			[]corev1.Taint{notReadyNS, user, withTime(taintNotReadyNoExecute, now)}, true},
+		{"replace unreachable by not-ready", []corev1.Taint{user, unreachNS, unreachNE}, notReady,
+			[]corev1.Taint{user, withTime(taintNotReadyNoSchedule, now), withTime(taintNotReadyNoExecute, now)}, true},
+		{"replace not-ready by unreachable", []corev1.Taint{notReadyNE, notReadyNS}, unreachable,
+			[]corev1.Taint{withTime(taintUnreachableNoSchedule, now), withTime(taintUnreachableNoExecute, now)}, true},
+		{"recovery removes both effects, keeps the user's", []corev1.Taint{notReadyNS, userNoExecStamped, notReadyNE, user}, nil,
+			[]corev1.Taint{userNoExecStamped, user}, true},
+		{"cordon is NoSchedule only; a NoExecute taint of its key is the user's", []corev1.Taint{{Key: clusterv1alpha1.TaintClusterUnschedulable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &earlier}},
+			[]corev1.Taint{taintUnschedulable}, []corev1.Taint{{Key: clusterv1alpha1.TaintClusterUnschedulable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &earlier}, withTime(taintUnschedulable, now)}, true},
+		{"a user NoExecute taint without timeAdded is stamped", []corev1.Taint{user, userNoExec}, nil,
+			[]corev1.Taint{user, withTime(userNoExec, now)}, true},
+		{"stamped in the same pass as a health change", []corev1.Taint{userNoExec, unreachNS, unreachNE}, notReady,
+			[]corev1.Taint{withTime(userNoExec, now), withTime(taintNotReadyNoSchedule, now), withTime(taintNotReadyNoExecute, now)}, true},
+		{"a user NoSchedule taint is not stamped", []corev1.Taint{user}, nil, []corev1.Taint{user}, false},
+		{"a wanted managed NoExecute taint without timeAdded is stamped", []corev1.Taint{notReadyNS, taintNotReadyNoExecute}, notReady,
+			[]corev1.Taint{notReadyNS, withTime(taintNotReadyNoExecute, now)}, true},
+		{"drop duplicates", []corev1.Taint{unreachNS, unreachNS, unreachNE}, unreachable,
+			[]corev1.Taint{unreachNS, unreachNE}, true},
+		{"empty result is nil", []corev1.Taint{unreachNS, unreachNE}, nil, nil, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			before := fmt.Sprint(tc.current)
 			got, changed := reconcileTaints(tc.current, tc.want, now)
 			if changed != tc.wantChanged {
 				t.Errorf("changed = %v, want %v", changed, tc.wantChanged)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.expect) || (got == nil) != (tc.expect == nil) {
+			if !equality.Semantic.DeepEqual(got, tc.expect) || (got == nil) != (tc.expect == nil) {
 				t.Errorf("got %v, want %v", got, tc.expect)
+			}
+			if fmt.Sprint(tc.current) != before {
+				t.Errorf("the input was modified: %v", tc.current)
 			}
 		})
 	}

@@ -202,8 +202,13 @@ func TestReconcileHealthyMemberThenOutage(t *testing.T) {
 	if c.Status != metav1.ConditionFalse || c.Reason != clusterv1alpha1.ClusterReasonNotReady || !strings.Contains(c.Message, "[-]etcd failed") {
 		t.Fatalf("Ready = %+v after the failure threshold", c)
 	}
-	if got := taintSet(cl); got != "team:NoSchedule,"+clusterv1alpha1.TaintClusterNotReady+":NoSchedule" {
+	if got := taintSet(cl); got != "team:NoSchedule,"+clusterv1alpha1.TaintClusterNotReady+":NoSchedule,"+clusterv1alpha1.TaintClusterNotReady+":NoExecute" {
 		t.Errorf("taints %s", got)
+	}
+	for _, ta := range cl.Spec.Taints[1:] {
+		if ta.TimeAdded == nil || !ta.TimeAdded.Time.Equal(h.clock.t) {
+			t.Errorf("taint %s:%s timeAdded %v, want %s", ta.Key, ta.Effect, ta.TimeAdded, h.clock.t)
+		}
 	}
 	if cl.Status.NodeSummary == nil || cl.Status.KubernetesVersion == "" {
 		t.Error("the last known summaries and version were dropped")
@@ -258,7 +263,7 @@ func TestReconcileHealthyMemberThenOutage(t *testing.T) {
 }
 
 // TestReconcileBadInput: failures are recorded at once on a new Cluster,
-// with the reason and the unreachable taint, and requeued at the normal
+// with the reason and the not-ready taints, and requeued at the normal
 // frequency (no error, so no hot retry loop).
 func TestReconcileBadInput(t *testing.T) {
 	api := membertest.New(t, "tok")
@@ -289,9 +294,71 @@ func TestReconcileBadInput(t *testing.T) {
 			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != want[0] || !strings.Contains(c.Message, want[1]) {
 				t.Fatalf("Ready = %+v, want False/%s mentioning %q", c, want[0], want[1])
 			}
-			if got := taintSet(cl); got != clusterv1alpha1.TaintClusterUnreachable+":NoSchedule" {
+			// Ready=False, whatever the reason, is not-ready (Karmada's
+			// semantics); unreachable is for Ready=Unknown.
+			if got := taintSet(cl); got != clusterv1alpha1.TaintClusterNotReady+":NoSchedule,"+clusterv1alpha1.TaintClusterNotReady+":NoExecute" {
 				t.Errorf("taints %s", got)
 			}
 		})
+	}
+}
+
+// TestReconcileStampsUserNoExecuteTaints: a user's NoExecute taint without
+// timeAdded gets the time of the pass that sees it (the taint manager counts
+// tolerationSeconds from it), a stamped one and a NoSchedule one are left
+// as they are, and a later pass writes nothing.
+func TestReconcileStampsUserNoExecuteTaints(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + l.Addr().String()
+	l.Close()
+	earlier := metav1.NewTime(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, pullCluster("pulled",
+		corev1.Taint{Key: "evict-me", Effect: corev1.TaintEffectNoExecute},
+		corev1.Taint{Key: "stamped", Effect: corev1.TaintEffectNoExecute, TimeAdded: &earlier},
+		corev1.Taint{Key: "team", Value: "x", Effect: corev1.TaintEffectNoSchedule},
+	), pushCluster("pushed", closed, "missing", corev1.Taint{Key: "evict-me", Value: "v", Effect: corev1.TaintEffectNoExecute}))
+
+	h.reconcile("pulled")
+	cl := h.get("pulled")
+	if got := taintSet(cl); got != "evict-me:NoExecute,stamped:NoExecute,team:NoSchedule" {
+		t.Fatalf("taints %s", got)
+	}
+	if ta := cl.Spec.Taints[0]; ta.TimeAdded == nil || !ta.TimeAdded.Time.Equal(h.clock.t) {
+		t.Errorf("evict-me timeAdded %v, want %s", ta.TimeAdded, h.clock.t)
+	}
+	if ta := cl.Spec.Taints[1]; ta.TimeAdded == nil || !ta.TimeAdded.Time.Equal(earlier.Time) {
+		t.Errorf("stamped timeAdded %v, want it kept at %s", ta.TimeAdded, earlier)
+	}
+	if ta := cl.Spec.Taints[2]; ta.TimeAdded != nil {
+		t.Errorf("a NoSchedule taint was stamped: %v", ta.TimeAdded)
+	}
+	rv := cl.ResourceVersion
+	h.clock.advance(time.Minute)
+	h.reconcile("pulled")
+	if h.get("pulled").ResourceVersion != rv {
+		t.Error("a pass with nothing to stamp wrote the Cluster")
+	}
+
+	// Push, and the member fails at the same time: one pass stamps the
+	// user's taint and adds the health taints, all with the same time.
+	h.reconcile("pushed")
+	cl = h.get("pushed")
+	if got := taintSet(cl); got != "evict-me:NoExecute,"+clusterv1alpha1.TaintClusterNotReady+":NoSchedule,"+clusterv1alpha1.TaintClusterNotReady+":NoExecute" {
+		t.Fatalf("taints %s", got)
+	}
+	for _, ta := range cl.Spec.Taints {
+		if ta.TimeAdded == nil || !ta.TimeAdded.Time.Equal(h.clock.t) {
+			t.Errorf("taint %s:%s timeAdded %v, want %s", ta.Key, ta.Effect, ta.TimeAdded, h.clock.t)
+		}
+	}
+}
+
+func pullCluster(name string, taints ...corev1.Taint) *clusterv1alpha1.Cluster {
+	return &clusterv1alpha1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1},
+		Spec:       clusterv1alpha1.ClusterSpec{SyncMode: clusterv1alpha1.Pull, Taints: taints},
 	}
 }

@@ -7,14 +7,18 @@ import (
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 )
 
-// Taints the controller owns: these keys with effect NoSchedule. The same
-// keys with effect NoExecute belong to failover and are left alone, as is
-// every other taint.
+// Taints the controller owns, as in Karmada: the health taints with both
+// effects (NoSchedule keeps new replicas away, NoExecute lets the taint
+// manager evict once the policy's tolerationSeconds have passed) and the
+// cordon taint with NoSchedule only (a cordon moves nothing). Every other
+// taint belongs to the user.
 var (
-	taintNotReady      = corev1.Taint{Key: clusterv1alpha1.TaintClusterNotReady, Effect: corev1.TaintEffectNoSchedule}
-	taintUnreachable   = corev1.Taint{Key: clusterv1alpha1.TaintClusterUnreachable, Effect: corev1.TaintEffectNoSchedule}
-	taintUnschedulable = corev1.Taint{Key: clusterv1alpha1.TaintClusterUnschedulable, Effect: corev1.TaintEffectNoSchedule}
-	managedTaints      = []corev1.Taint{taintNotReady, taintUnreachable, taintUnschedulable}
+	taintNotReadyNoSchedule    = corev1.Taint{Key: clusterv1alpha1.TaintClusterNotReady, Effect: corev1.TaintEffectNoSchedule}
+	taintNotReadyNoExecute     = corev1.Taint{Key: clusterv1alpha1.TaintClusterNotReady, Effect: corev1.TaintEffectNoExecute}
+	taintUnreachableNoSchedule = corev1.Taint{Key: clusterv1alpha1.TaintClusterUnreachable, Effect: corev1.TaintEffectNoSchedule}
+	taintUnreachableNoExecute  = corev1.Taint{Key: clusterv1alpha1.TaintClusterUnreachable, Effect: corev1.TaintEffectNoExecute}
+	taintUnschedulable         = corev1.Taint{Key: clusterv1alpha1.TaintClusterUnschedulable, Effect: corev1.TaintEffectNoSchedule}
+	managedTaints              = []corev1.Taint{taintNotReadyNoSchedule, taintNotReadyNoExecute, taintUnreachableNoSchedule, taintUnreachableNoExecute, taintUnschedulable}
 )
 
 func isManaged(t corev1.Taint) bool {
@@ -27,21 +31,19 @@ func isManaged(t corev1.Taint) bool {
 }
 
 // wantedTaints are the managed taints that the Ready condition and
-// spec.unschedulable call for. A member that answered but is unhealthy is
-// not-ready; one that could not be used at all (no answer, TLS failure,
-// credentials missing or rejected) is unreachable, as is a Ready condition
-// of Unknown (an agent that stopped reporting). No condition yet: no
-// health taint.
+// spec.unschedulable call for, with Karmada's semantics: Ready=False, for
+// any reason (the member answered unhealthy, could not be reached, or its
+// credentials fail), is not-ready; Ready=Unknown (an agent that stopped
+// reporting, a status nobody has written for a while) is unreachable. No
+// condition yet: no health taint.
 func wantedTaints(ready *metav1.Condition, unschedulable bool) []corev1.Taint {
 	var want []corev1.Taint
 	if ready != nil {
-		switch {
-		case ready.Status == metav1.ConditionUnknown:
-			want = append(want, taintUnreachable)
-		case ready.Status == metav1.ConditionFalse && ready.Reason == clusterv1alpha1.ClusterReasonNotReady:
-			want = append(want, taintNotReady)
-		case ready.Status == metav1.ConditionFalse:
-			want = append(want, taintUnreachable)
+		switch ready.Status {
+		case metav1.ConditionFalse:
+			want = append(want, taintNotReadyNoSchedule, taintNotReadyNoExecute)
+		case metav1.ConditionUnknown:
+			want = append(want, taintUnreachableNoSchedule, taintUnreachableNoExecute)
 		}
 	}
 	if unschedulable {
@@ -52,23 +54,28 @@ func wantedTaints(ready *metav1.Condition, unschedulable bool) []corev1.Taint {
 
 // reconcileTaints returns current with the managed taints made equal to
 // want, and whether anything changed. Other taints keep their place and
-// content; a managed taint that stays keeps its timeAdded; one that is
-// added gets now.
+// content, except that a NoExecute taint without timeAdded gets now: the
+// taint manager counts tolerationSeconds from timeAdded, so every NoExecute
+// taint needs one, and stamping it here (once, in the object) keeps the
+// count right across manager restarts. A managed taint that stays keeps its
+// timeAdded; one that is added gets now.
 func reconcileTaints(current, want []corev1.Taint, now metav1.Time) ([]corev1.Taint, bool) {
 	out := make([]corev1.Taint, 0, len(current)+len(want))
 	changed := false
 	have := map[corev1.Taint]bool{}
 	for _, t := range current {
-		if !isManaged(t) {
-			out = append(out, t)
-			continue
-		}
-		if contains(want, t) && !have[keyOf(t)] {
-			out = append(out, t)
+		if isManaged(t) {
+			if !contains(want, t) || have[keyOf(t)] {
+				changed = true // unwanted, or a duplicate
+				continue
+			}
 			have[keyOf(t)] = true
-			continue
 		}
-		changed = true // unwanted, or a duplicate
+		if t.Effect == corev1.TaintEffectNoExecute && t.TimeAdded == nil {
+			t.TimeAdded = &now
+			changed = true
+		}
+		out = append(out, t)
 	}
 	for _, w := range want {
 		if have[keyOf(w)] {

@@ -21,6 +21,7 @@ import (
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/interpreter"
+	"argosy.dev/argosy/internal/policydefaults"
 	"argosy.dev/argosy/internal/policymatch"
 )
 
@@ -194,6 +195,12 @@ func (r *Reconciler) desiredBinding(ctx context.Context, rt *workv1alpha1.Resour
 	b.Labels = policyLabels(p)
 	resourceFor(b, rt, obj, existing)
 	b.Spec.Placement = spec.Placement.DeepCopy()
+	// The policy webhook writes the same defaults into the policy; applying
+	// them here too covers policies admitted without it (webhooks off, or
+	// created before it). The result only depends on the policy, so every
+	// pass computes the same placement and a steady binding is not rewritten.
+	b.Spec.Placement.ClusterTolerations = policydefaults.Tolerations(spec.Placement.ClusterTolerations,
+		r.DefaultNotReadyTolerationSeconds, r.DefaultUnreachableTolerationSeconds)
 	b.Spec.PropagateDeps = spec.PropagateDeps
 	b.Spec.SchedulerName = cmp.Or(spec.SchedulerName, policyv1alpha1.DefaultSchedulerName)
 	b.Spec.Failover = spec.Failover.DeepCopy()

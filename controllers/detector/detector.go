@@ -98,6 +98,11 @@ type Reconciler struct {
 	SystemNamespace string
 	// MaxConcurrentReconciles is the number of workers; 4 when zero.
 	MaxConcurrentReconciles int
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds
+	// are the default NoExecute tolerations (policydefaults.Tolerations) put
+	// into the binding's placement when the policy has none for those taints.
+	DefaultNotReadyTolerationSeconds    int64
+	DefaultUnreachableTolerationSeconds int64
 
 	claims claimWrites
 }

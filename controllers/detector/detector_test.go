@@ -1,15 +1,18 @@
 package detector
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
+	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/interpreter"
@@ -192,5 +195,70 @@ func TestPolicyPhrase(t *testing.T) {
 	}
 	if got := capitalize(policyPhrase(policyv1alpha1.KindClusterPropagationPolicy, "", "c")); got != "Cluster policy(c)" {
 		t.Error(got)
+	}
+}
+
+// TestDesiredBindingDefaultTolerations: the binding's placement gets the
+// default NoExecute tolerations the policy lacks, the policy (shared with
+// the cache) is left alone, and a binding written from it is not rewritten
+// on the next pass.
+func TestDesiredBindingDefaultTolerations(t *testing.T) {
+	rt, obj := testTemplate(t, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "cfg", "namespace": "ns"}})
+	r := &Reconciler{DefaultNotReadyTolerationSeconds: 300, DefaultUnreachableTolerationSeconds: 200}
+	noExecute := func(key string, seconds int64) corev1.Toleration {
+		return corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To(seconds)}
+	}
+	own := noExecute(clusterv1alpha1.TaintClusterNotReady, 10)
+	cases := []struct {
+		desc string
+		tols []corev1.Toleration
+		want []corev1.Toleration
+	}{
+		{"none", nil, []corev1.Toleration{noExecute(clusterv1alpha1.TaintClusterNotReady, 300), noExecute(clusterv1alpha1.TaintClusterUnreachable, 200)}},
+		{"own not-ready toleration", []corev1.Toleration{own}, []corev1.Toleration{own, noExecute(clusterv1alpha1.TaintClusterUnreachable, 200)}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			spec := &policyv1alpha1.PropagationSpec{Placement: policyv1alpha1.Placement{
+				ClusterAffinity: &policyv1alpha1.ClusterAffinity{ClusterNames: []string{"member1"}}, ClusterTolerations: c.tols}}
+			before := spec.DeepCopy()
+			p := policymatch.Policy{Kind: policyv1alpha1.KindPropagationPolicy, Namespace: "ns", Name: "p", Spec: spec}
+			b, err := r.desiredBinding(context.Background(), rt, obj, p, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equality.Semantic.DeepEqual(b.Spec.Placement.ClusterTolerations, c.want) {
+				t.Errorf("clusterTolerations %+v, want %+v", b.Spec.Placement.ClusterTolerations, c.want)
+			}
+			if b.Spec.Placement.ClusterAffinity == nil || b.Spec.Placement.ClusterAffinity.ClusterNames[0] != "member1" {
+				t.Errorf("the rest of the placement is lost: %+v", b.Spec.Placement)
+			}
+			if !equality.Semantic.DeepEqual(spec, before) {
+				t.Errorf("the policy changed: %+v, was %+v", spec, before)
+			}
+
+			// What the apiserver stores, read back on the next pass.
+			raw, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			existing := &workv1alpha1.ResourceBinding{}
+			if err := json.Unmarshal(raw, existing); err != nil {
+				t.Fatal(err)
+			}
+			again, err := r.desiredBinding(context.Background(), rt, obj, p, existing, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// r has no client: apply reaching the write would panic.
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("the detector would rewrite a steady binding: %v", v)
+				}
+			}()
+			if wrote, err := r.apply(context.Background(), rt, again, existing); wrote || err != nil {
+				t.Errorf("second pass wrote %v, err %v", wrote, err)
+			}
+		})
 	}
 }

@@ -97,12 +97,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	placement := withRequiredBy(res.Clusters, rb.Spec.RequiredBy)
 
 	if res.Reason == workv1alpha1.BindingReasonSuccess {
-		if !sameClusters(placement, rb.Spec.Clusters) {
-			log.FromContext(ctx).V(1).Info("placing", "clusters", formatClusters(placement))
-			return ctrl.Result{}, r.writeClusters(ctx, &rb, placement)
-		}
 		o := outcome{status: metav1.ConditionTrue, reason: workv1alpha1.BindingReasonSuccess,
 			message: "Binding has been scheduled successfully. Result: " + formatClusters(placement), affinity: res.AffinityName}
+		if !sameClusters(placement, rb.Spec.Clusters) {
+			log.FromContext(ctx).V(1).Info("placing", "clusters", formatClusters(placement), "fresh", in.Fresh)
+			gen, err := r.writeClusters(ctx, &rb, placement)
+			if err != nil || !in.Fresh {
+				return ctrl.Result{}, err
+			}
+			// A fresh schedule records that it consumed the request in the
+			// same pass: the next pass must not schedule fresh again from a
+			// placement that only exists because of this one.
+			done := rb.DeepCopy()
+			done.Generation, done.Spec.Clusters = gen, placement
+			return ctrl.Result{}, r.writeStatus(ctx, done, o)
+		}
 		return ctrl.Result{}, r.writeStatus(ctx, &rb, o)
 	}
 	o := outcome{status: metav1.ConditionFalse, reason: res.Reason, message: res.Message, affinity: rb.Status.SchedulerObservedAffinityName}
@@ -117,7 +126,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) follow(ctx context.Context, rb *workv1alpha1.ResourceBinding) error {
 	placement := withRequiredBy(nil, rb.Spec.RequiredBy)
 	if !sameClusters(placement, rb.Spec.Clusters) {
-		return r.writeClusters(ctx, rb, placement)
+		_, err := r.writeClusters(ctx, rb, placement)
+		return err
 	}
 	return r.writeStatus(ctx, rb, outcome{status: metav1.ConditionTrue, reason: workv1alpha1.BindingReasonSuccess,
 		message: "Binding follows the workloads that require it. Result: " + formatClusters(placement)})
@@ -221,8 +231,9 @@ type outcome struct {
 	affinity string
 }
 
-// writeClusters server-side applies spec.clusters alone.
-func (r *Reconciler) writeClusters(ctx context.Context, rb *workv1alpha1.ResourceBinding, tcs []workv1alpha1.TargetCluster) error {
+// writeClusters server-side applies spec.clusters alone and returns the
+// binding's generation after the write.
+func (r *Reconciler) writeClusters(ctx context.Context, rb *workv1alpha1.ResourceBinding, tcs []workv1alpha1.TargetCluster) (int64, error) {
 	clusters := make([]any, 0, len(tcs))
 	for _, tc := range tcs {
 		clusters = append(clusters, map[string]any{"name": tc.Name, "replicas": int64(tc.Replicas)})
@@ -230,9 +241,9 @@ func (r *Reconciler) writeClusters(ctx context.Context, rb *workv1alpha1.Resourc
 	u := applyObject(rb)
 	u.Object["spec"] = map[string]any{"clusters": clusters}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("writing spec.clusters of %s/%s: %w", rb.Namespace, rb.Name, err)
+		return 0, fmt.Errorf("writing spec.clusters of %s/%s: %w", rb.Namespace, rb.Name, err)
 	}
-	return nil
+	return u.GetGeneration(), nil
 }
 
 // writeStatus applies the scheduler's status fields when they differ from
@@ -241,7 +252,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceB
 	cur := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
 	upToDate := cur != nil && cur.Status == o.status && cur.Reason == o.reason && cur.Message == o.message &&
 		cur.ObservedGeneration == rb.Generation && rb.Status.SchedulerObservedGeneration == rb.Generation &&
-		rb.Status.SchedulerObservedAffinityName == o.affinity
+		rb.Status.SchedulerObservedAffinityName == o.affinity && !(o.status == metav1.ConditionTrue && fresh(rb))
 	if upToDate {
 		return nil
 	}
@@ -251,8 +262,14 @@ func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceB
 		transition = cur.LastTransitionTime
 	}
 	last := rb.Status.LastScheduledTime
-	if o.status == metav1.ConditionTrue && (last == nil || rb.Status.SchedulerObservedGeneration != rb.Generation) {
+	if o.status == metav1.ConditionTrue && (last == nil || rb.Status.SchedulerObservedGeneration != rb.Generation || fresh(rb)) {
 		last = &now
+		// The request of rescheduleTriggeredAt is consumed: lastScheduledTime
+		// must not be before it, even within the same second (RFC 3339
+		// timestamps have no fraction).
+		if t := rb.Spec.RescheduleTriggeredAt; t != nil && t.After(now.Time) {
+			last = t.DeepCopy()
+		}
 	}
 	status := map[string]any{
 		"schedulerObservedGeneration": rb.Generation,

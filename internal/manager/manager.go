@@ -58,6 +58,18 @@ type Options struct {
 	ClusterFailureThreshold      time.Duration
 	ClusterSuccessThreshold      time.Duration
 
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds
+	// are the tolerationSeconds of the NoExecute tolerations for the
+	// not-ready and unreachable taints that a policy gets when it has none
+	// for them (Karmada's defaults: 300), so that a short outage moves
+	// nothing.
+	DefaultNotReadyTolerationSeconds    int64
+	DefaultUnreachableTolerationSeconds int64
+	// GracefulEvictionTimeout is how long an evicted cluster keeps its copy
+	// while the replacement is not yet healthy, when the eviction task sets
+	// no gracePeriodSeconds (Karmada's --graceful-eviction-timeout).
+	GracefulEvictionTimeout time.Duration
+
 	// TemplateNamespace is the one namespace that holds ResourceTemplates
 	// and ResourceBindings.
 	TemplateNamespace string
@@ -87,25 +99,28 @@ type Options struct {
 // DefaultOptions returns the defaults of an in-cluster installation.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:                  ":8443",
-		MetricsSecure:                true,
-		ProbeAddr:                    ":8081",
-		KubeAPIQPS:                   500,
-		KubeAPIBurst:                 1000,
-		ConcurrentReconciles:         8,
-		MemberAPIQPS:                 200,
-		MemberAPIBurst:               400,
-		ClusterStatusUpdateFrequency: 10 * time.Second,
-		ClusterFailureThreshold:      30 * time.Second,
-		ClusterSuccessThreshold:      30 * time.Second,
-		TemplateNamespace:            "argosy-templates",
-		SystemNamespace:              "argosy-system",
-		EnableWebhooks:               true,
-		WebhookPort:                  9443,
-		WebhookCertDir:               "/tmp/k8s-webhook-server/serving-certs",
-		WebhookCertSecret:            "argosy-webhook-server-cert",
-		WebhookService:               "argosy-webhook-service",
-		WebhookConfigPrefix:          "argosy-",
+		MetricsAddr:                         ":8443",
+		MetricsSecure:                       true,
+		ProbeAddr:                           ":8081",
+		KubeAPIQPS:                          500,
+		KubeAPIBurst:                        1000,
+		ConcurrentReconciles:                8,
+		MemberAPIQPS:                        200,
+		MemberAPIBurst:                      400,
+		ClusterStatusUpdateFrequency:        10 * time.Second,
+		ClusterFailureThreshold:             30 * time.Second,
+		ClusterSuccessThreshold:             30 * time.Second,
+		DefaultNotReadyTolerationSeconds:    300,
+		DefaultUnreachableTolerationSeconds: 300,
+		GracefulEvictionTimeout:             10 * time.Minute,
+		TemplateNamespace:                   "argosy-templates",
+		SystemNamespace:                     "argosy-system",
+		EnableWebhooks:                      true,
+		WebhookPort:                         9443,
+		WebhookCertDir:                      "/tmp/k8s-webhook-server/serving-certs",
+		WebhookCertSecret:                   "argosy-webhook-server-cert",
+		WebhookService:                      "argosy-webhook-service",
+		WebhookConfigPrefix:                 "argosy-",
 	}
 }
 
@@ -123,6 +138,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MemberAPIBurst, "member-api-burst", o.MemberAPIBurst, "Burst of requests to each member apiserver.")
 	fs.DurationVar(&o.ClusterStatusUpdateFrequency, "cluster-status-update-frequency", o.ClusterStatusUpdateFrequency, "How often each member cluster is probed.")
 	fs.DurationVar(&o.ClusterFailureThreshold, "cluster-failure-threshold", o.ClusterFailureThreshold, "How long a member must fail its probes before it is NotReady.")
+	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", o.DefaultNotReadyTolerationSeconds, "tolerationSeconds of the NoExecute toleration for the not-ready taint added to policies that have none.")
+	fs.Int64Var(&o.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", o.DefaultUnreachableTolerationSeconds, "tolerationSeconds of the NoExecute toleration for the unreachable taint added to policies that have none.")
+	fs.DurationVar(&o.GracefulEvictionTimeout, "graceful-eviction-timeout", o.GracefulEvictionTimeout, "How long an evicted cluster keeps its copy while the replacement is not healthy yet, unless the eviction task says otherwise.")
 	fs.DurationVar(&o.ClusterSuccessThreshold, "cluster-success-threshold", o.ClusterSuccessThreshold, "How long a member must pass its probes before it is Ready again.")
 	fs.StringVar(&o.TemplateNamespace, "template-namespace", o.TemplateNamespace, "The namespace that holds ResourceTemplates and ResourceBindings.")
 	fs.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "The namespace that holds member credentials.")
@@ -150,6 +168,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--cluster-status-update-frequency must be positive")
 	case o.ClusterFailureThreshold < 0 || o.ClusterSuccessThreshold < 0:
 		return fmt.Errorf("--cluster-failure-threshold and --cluster-success-threshold must not be negative")
+	case o.DefaultNotReadyTolerationSeconds < 0 || o.DefaultUnreachableTolerationSeconds < 0:
+		return fmt.Errorf("--default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds must not be negative")
+	case o.GracefulEvictionTimeout <= 0:
+		return fmt.Errorf("--graceful-eviction-timeout must be positive")
 	case o.ConcurrentReconciles <= 0:
 		return fmt.Errorf("--concurrent-reconciles must be positive")
 	case o.EnableWebhooks && (o.WebhookPort <= 0 || o.WebhookPort > 65535):

@@ -9,9 +9,13 @@ import (
 	"argosy.dev/argosy/controllers/cluster"
 	"argosy.dev/argosy/controllers/detector"
 	"argosy.dev/argosy/controllers/execution"
+	"argosy.dev/argosy/controllers/gracefuleviction"
+	"argosy.dev/argosy/controllers/rebalancer"
 	"argosy.dev/argosy/controllers/scheduler"
 	"argosy.dev/argosy/controllers/status"
+	"argosy.dev/argosy/controllers/taintmanager"
 	"argosy.dev/argosy/internal/member"
+	"argosy.dev/argosy/internal/webhooks/policy"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
 	"argosy.dev/argosy/internal/workindex"
 )
@@ -38,7 +42,8 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := cl.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles,
+		DefaultNotReadyTolerationSeconds: o.DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds: o.DefaultUnreachableTolerationSeconds}
 	if err := det.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
@@ -62,7 +67,19 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
-	return st.SetupWithManager(ctx, mgr)
+	if err := st.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	tm := &taintmanager.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(taintmanager.ControllerName)}
+	if err := tm.SetupWithManager(ctx, mgr, o.ConcurrentReconciles); err != nil {
+		return err
+	}
+	ge := &gracefuleviction.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(gracefuleviction.ControllerName), Timeout: o.GracefulEvictionTimeout}
+	if err := ge.SetupWithManager(ctx, mgr, o.ConcurrentReconciles); err != nil {
+		return err
+	}
+	wr := &rebalancer.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(rebalancer.ControllerName), TemplateNamespace: o.TemplateNamespace}
+	return wr.SetupWithManager(ctx, mgr)
 }
 
 // setupWebhooks registers the admission webhooks.
@@ -72,5 +89,9 @@ func setupWebhooks(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Mapper:            mgr.GetRESTMapper(),
 		Reader:            mgr.GetClient(),
 	}
-	return rt.SetupWithManager(ctx, mgr)
+	if err := rt.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	pd := &policy.Defaulter{NotReadySeconds: o.DefaultNotReadyTolerationSeconds, UnreachableSeconds: o.DefaultUnreachableTolerationSeconds}
+	return pd.SetupWithManager(ctx, mgr)
 }

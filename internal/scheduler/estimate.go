@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/tolerations"
 )
 
 // Unlimited is what AvailableReplicas returns for a cluster whose capacity is
@@ -175,7 +176,7 @@ func (e *estimator) nodeMatchesBeyondSelector(n *Node) bool {
 	if e.affinity != nil && !nodeSelectorMatches(e.affinity, n) {
 		return false
 	}
-	return untolerated(n.Taints, e.tolerations) == nil
+	return tolerations.Untolerated(n.Taints, e.tolerations) == nil
 }
 
 // nodeSelectorMatches evaluates a required node affinity as the kube-scheduler

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -58,69 +57,6 @@ func (v verdict) phrase(plural bool) string {
 		return pick("is", "are") + " being evicted"
 	}
 	return pick("is", "are") + " available"
-}
-
-// untolerated returns the first taint with effect NoSchedule or NoExecute
-// that tolerations do not tolerate, or nil. Other effects
-// (PreferNoSchedule) never filter.
-func untolerated(taints []corev1.Taint, tolerations []corev1.Toleration) *corev1.Taint {
-	for i := range taints {
-		t := &taints[i]
-		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
-			continue
-		}
-		ok := false
-		for j := range tolerations {
-			if tolerates(&tolerations[j], t) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return t
-		}
-	}
-	return nil
-}
-
-// tolerates is the standard Kubernetes toleration match: an empty effect
-// matches every effect, an empty key with Exists matches every key, Exists
-// ignores the value, Equal (or an empty operator) compares it, and Lt/Gt
-// compare integer values. tolerationSeconds does not matter for scheduling;
-// it only delays eviction.
-func tolerates(tol *corev1.Toleration, t *corev1.Taint) bool {
-	if tol.Effect != "" && tol.Effect != t.Effect {
-		return false
-	}
-	if tol.Key != "" && tol.Key != t.Key {
-		return false
-	}
-	switch tol.Operator {
-	case "", corev1.TolerationOpEqual:
-		return tol.Value == t.Value
-	case corev1.TolerationOpExists:
-		return true
-	case corev1.TolerationOpLt, corev1.TolerationOpGt:
-		want, err1 := strconv.ParseInt(tol.Value, 10, 64)
-		got, err2 := strconv.ParseInt(t.Value, 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if tol.Operator == corev1.TolerationOpLt {
-			return got < want
-		}
-		return got > want
-	}
-	return false
-}
-
-// formatTaint renders a taint as kubectl does: key=value:Effect, or
-// key:Effect without a value.
-func formatTaint(t *corev1.Taint) string {
-	if t.Value == "" {
-		return t.Key + ":" + string(t.Effect)
-	}
-	return t.Key + "=" + t.Value + ":" + string(t.Effect)
 }
 
 // formatGVK renders a kind as "group/version, Kind=Kind" ("v1, Kind=X" for

@@ -37,6 +37,7 @@ import (
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/clusteraffinity"
+	"argosy.dev/argosy/internal/tolerations"
 )
 
 // strategy is how replicas are assigned to the selected clusters.
@@ -240,12 +241,12 @@ func (r *run) init(in *Input) {
 		cs.current, cs.inCurrent = current[c.Name]
 		cs.current = max(cs.current, 0)
 
-		t := untolerated(c.Taints, p.ClusterTolerations)
+		t := tolerations.Untolerated(c.Taints, p.ClusterTolerations)
 		apiOK := !checkAPI || c.APIs == nil || c.APIs.Serves(in.GVK)
 		_, evicted := evicting[c.Name]
 		switch {
 		case t != nil:
-			cs.base = verdict{kind: byTaint, detail: formatTaint(t)}
+			cs.base = verdict{kind: byTaint, detail: tolerations.Format(t)}
 			cs.keepOnly = apiOK && !evicted && cs.inCurrent && !in.Fresh
 		case !apiOK:
 			cs.base = verdict{kind: byAPI, detail: formatGVK(in.GVK)}

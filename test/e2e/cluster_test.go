@@ -92,6 +92,26 @@ func hasTaint(cl *clusterv1alpha1.Cluster, key string) bool {
 	})
 }
 
+// hasTaintKey tells whether the Cluster has a taint with key, whatever its
+// effect.
+func hasTaintKey(cl *clusterv1alpha1.Cluster, key string) bool {
+	return slices.ContainsFunc(cl.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
+}
+
+// hasHealthTaint tells whether the Cluster has the health taint key as the
+// cluster controller keeps it: with both effects, NoSchedule and NoExecute,
+// each with timeAdded.
+func hasHealthTaint(cl *clusterv1alpha1.Cluster, key string) bool {
+	for _, effect := range []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectNoExecute} {
+		if !slices.ContainsFunc(cl.Spec.Taints, func(t corev1.Taint) bool {
+			return t.Key == key && t.Effect == effect && t.TimeAdded != nil
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
 // waitClusterReady waits until the Cluster is Ready=True with none of the
 // controller's health taints.
 func waitClusterReady(t *testing.T, name string, timeout time.Duration) *clusterv1alpha1.Cluster {
@@ -104,7 +124,7 @@ func waitClusterReady(t *testing.T, name string, timeout time.Duration) *cluster
 		}
 		c := readyOf(cl)
 		ok := c != nil && c.Status == metav1.ConditionTrue && c.Reason == clusterv1alpha1.ClusterReasonReady &&
-			!hasTaint(cl, clusterv1alpha1.TaintClusterNotReady) && !hasTaint(cl, clusterv1alpha1.TaintClusterUnreachable)
+			!hasTaintKey(cl, clusterv1alpha1.TaintClusterNotReady) && !hasTaintKey(cl, clusterv1alpha1.TaintClusterUnreachable)
 		return ok, describeReady(cl)
 	})
 	return cl
@@ -269,7 +289,8 @@ func createSecret(t *testing.T, name string, data map[string][]byte) {
 
 // TestClusterBadCredentials: a wrong CA, a rejected token, an endpoint
 // nobody listens on and a missing Secret each give Ready=False with a
-// reason and a message that say which, and the unreachable taint. The
+// reason and a message that say which, and the not-ready taints (Ready=False
+// for any reason is not-ready, NoSchedule and NoExecute, as in Karmada). The
 // Cluster is not rewritten probe after probe (no hot loop) and the manager
 // keeps running. Creating the missing Secret makes that Cluster Ready.
 func TestClusterBadCredentials(t *testing.T) {
@@ -308,7 +329,8 @@ func TestClusterBadCredentials(t *testing.T) {
 			}
 			c := readyOf(cl)
 			ok := c != nil && c.Status == metav1.ConditionFalse && c.Reason == tc.reason && strings.Contains(c.Message, tc.message) &&
-				hasTaint(cl, clusterv1alpha1.TaintClusterUnreachable) && cl.Status.ObservedGeneration == cl.Generation
+				hasHealthTaint(cl, clusterv1alpha1.TaintClusterNotReady) && !hasTaintKey(cl, clusterv1alpha1.TaintClusterUnreachable) &&
+				cl.Status.ObservedGeneration == cl.Generation
 			return ok, describeReady(cl)
 		})
 	}
@@ -362,9 +384,10 @@ func stopMemberAPIServer(t *testing.T, name string) (restart func()) {
 }
 
 // TestClusterMemberAPIServerOutage stops member2's apiserver: the Cluster
-// turns Ready=False only after the failure threshold, with the unreachable
-// taint; started again, it is Ready and untainted after the success
-// threshold. The apiserver is restarted even if the test fails.
+// turns Ready=False only after the failure threshold, with the not-ready
+// taints (NoSchedule and NoExecute: Ready is False, not Unknown); started
+// again, it is Ready and untainted after the success threshold. The
+// apiserver is restarted even if the test fails.
 func TestClusterMemberAPIServerOutage(t *testing.T) {
 	names := testFleet.MemberNames()
 	name := names[len(names)-1]
@@ -384,8 +407,8 @@ func TestClusterMemberAPIServerOutage(t *testing.T) {
 		}
 		c := readyOf(cl)
 		ok := c != nil && c.Status == metav1.ConditionFalse && c.Reason == clusterv1alpha1.ClusterReasonNotReachable &&
-			strings.Contains(c.Message, testFleet.MemberEndpoint(name)) && hasTaint(cl, clusterv1alpha1.TaintClusterUnreachable) &&
-			!hasTaint(cl, clusterv1alpha1.TaintClusterNotReady)
+			strings.Contains(c.Message, testFleet.MemberEndpoint(name)) && hasHealthTaint(cl, clusterv1alpha1.TaintClusterNotReady) &&
+			!hasTaintKey(cl, clusterv1alpha1.TaintClusterUnreachable)
 		return ok, describeReady(cl)
 	})
 	if flipped < failureThreshold-500*time.Millisecond {

@@ -54,20 +54,12 @@ func placedDeployment(t *testing.T, ns, name string, replicas int64, tweak func(
 	return rt
 }
 
-// labelledClusters registers Clusters with labels (for override rules that
-// select by label). Their credentials do not exist, so no member is ever
-// connected.
+// labelledClusters registers offline Clusters with labels (for override
+// rules that select by label).
 func labelledClusters(t *testing.T, labels map[string]map[string]string) {
 	t.Helper()
 	for name, l := range labels {
-		cl := &clusterv1alpha1.Cluster{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l},
-			Spec: clusterv1alpha1.ClusterSpec{
-				SyncMode: clusterv1alpha1.Push, APIEndpoint: "https://127.0.0.1:1",
-				SecretRef: &clusterv1alpha1.LocalSecretReference{Namespace: mgrOptions.SystemNamespace, Name: name + "-kubeconfig"},
-			},
-		}
-		create(t, cl)
+		offlineClusters(t, l, name)
 	}
 }
 
@@ -192,7 +184,10 @@ func TestBindingWorksPerCluster(t *testing.T) {
 	ctx := context.Background()
 	ns := "binding-static"
 	createNamespace(t, ns)
-	c1, c2 := "bind-static-1", "bind-static-2" // no Cluster objects
+	// Offline Clusters: the graceful eviction controller ends the tasks of
+	// clusters that do not exist, and this test keeps one.
+	c1, c2 := "bind-static-1", "bind-static-2"
+	schedulingClusters(t, c1, c2)
 	rt := placedDeployment(t, ns, "web", 4, func(pp *policyv1alpha1.PropagationPolicy) {
 		pp.Spec.ConflictResolution = policyv1alpha1.ConflictOverwrite
 		pp.Spec.PreserveResourcesOnDeletion = ptr.To(true)

@@ -22,37 +22,50 @@ import (
 	"argosy.dev/argosy/internal/template"
 )
 
-// schedulingClusters registers two Clusters whose credentials do not exist:
-// the cluster controller marks them unreachable (a NoSchedule taint) and
-// their capacity is unknown, which lets a test steer placement with
-// tolerations and weights alone.
-func schedulingClusters(t *testing.T, names ...string) {
+// offlineClusters registers Clusters (with labels, when given) whose
+// credentials do not exist and waits until the cluster controller marks them
+// failed: Ready=False, so the not-ready taint with both effects and
+// timeAdded. Their capacity is unknown (unlimited), which lets a test steer
+// placement with tolerations, weights and labels alone; healthTolerations
+// keep the taint manager from evicting from them.
+func offlineClusters(t *testing.T, labels map[string]string, names ...string) {
 	t.Helper()
-	ctx := context.Background()
 	for _, n := range names {
-		cl := &clusterv1alpha1.Cluster{
-			ObjectMeta: metav1.ObjectMeta{Name: n},
+		create(t, &clusterv1alpha1.Cluster{
+			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: labels},
 			Spec: clusterv1alpha1.ClusterSpec{
 				SyncMode: clusterv1alpha1.Push, APIEndpoint: "https://127.0.0.1:1",
 				SecretRef: &clusterv1alpha1.LocalSecretReference{Namespace: mgrOptions.SystemNamespace, Name: n + "-kubeconfig"},
 			},
-		}
-		if err := k8sClient.Create(ctx, cl); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), cl) })
+		})
 	}
 	for _, n := range names {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		eventually(t, "the not-ready taints on "+n, func(ctx context.Context) (bool, string) {
 			var cl clusterv1alpha1.Cluster
 			if err := k8sClient.Get(ctx, client.ObjectKey{Name: n}, &cl); err != nil {
-				return false, nil
+				return false, err.Error()
 			}
-			return slices.ContainsFunc(cl.Spec.Taints, func(t corev1.Taint) bool { return t.Key == clusterv1alpha1.TaintClusterUnreachable }), nil
+			for _, effect := range []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectNoExecute} {
+				if !slices.ContainsFunc(cl.Spec.Taints, func(t corev1.Taint) bool {
+					return t.Key == clusterv1alpha1.TaintClusterNotReady && t.Effect == effect && t.TimeAdded != nil
+				}) {
+					return false, fmt.Sprintf("taints %+v", cl.Spec.Taints)
+				}
+			}
+			return true, ""
 		})
-		if err != nil {
-			t.Fatalf("cluster %s never got the unreachable taint", n)
-		}
+	}
+}
+
+// schedulingClusters registers offline Clusters without labels.
+func schedulingClusters(t *testing.T, names ...string) { t.Helper(); offlineClusters(t, nil, names...) }
+
+// healthTolerations tolerate the health taints of offline clusters with
+// every effect and for ever: no eviction interferes with a test.
+func healthTolerations() []corev1.Toleration {
+	return []corev1.Toleration{
+		{Key: clusterv1alpha1.TaintClusterUnreachable, Operator: corev1.TolerationOpExists},
+		{Key: clusterv1alpha1.TaintClusterNotReady, Operator: corev1.TolerationOpExists},
 	}
 }
 
@@ -100,7 +113,8 @@ func weightedPolicy(name, deployment string, tolerate bool, weights map[string]i
 		WeightPreference:          &policyv1alpha1.ClusterPreferences{StaticWeightList: list},
 	}
 	if tolerate {
-		pp.Spec.Placement.ClusterTolerations = []corev1.Toleration{{Key: clusterv1alpha1.TaintClusterUnreachable, Operator: corev1.TolerationOpExists}}
+		// Both effects, for ever: the taint manager leaves the binding there.
+		pp.Spec.Placement.ClusterTolerations = []corev1.Toleration{{Key: clusterv1alpha1.TaintClusterNotReady, Operator: corev1.TolerationOpExists}}
 	}
 	return pp
 }
@@ -176,7 +190,7 @@ func TestSchedulerPlacesWithWeightsAndFollowsScale(t *testing.T) {
 }
 
 // TestSchedulerReportsNoClusterFit: without a toleration for the
-// unreachable taint no cluster fits, and the condition says which clusters
+// not-ready taint no cluster fits, and the condition says which clusters
 // were filtered out and why, with no placement written.
 func TestSchedulerReportsNoClusterFit(t *testing.T) {
 	ctx := context.Background()
@@ -193,7 +207,7 @@ func TestSchedulerReportsNoClusterFit(t *testing.T) {
 		return c.Status == metav1.ConditionFalse && c.Reason == workv1alpha1.BindingReasonNoClusterFit
 	})
 	c := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
-	for _, want := range []string{"nofit-a", "nofit-b", clusterv1alpha1.TaintClusterUnreachable} {
+	for _, want := range []string{"nofit-a", "nofit-b", clusterv1alpha1.TaintClusterNotReady} {
 		if !strings.Contains(c.Message, want) {
 			t.Errorf("message %q does not mention %q", c.Message, want)
 		}

@@ -76,7 +76,9 @@ type WorkloadRebalancerSpec struct {
 	// ResourceTemplate. At least one and at most 100 are required, and each
 	// apiVersion/kind/namespace/name combination may appear only once.
 	// Adding workloads later reschedules the added ones; a workload that
-	// already has a result is not rescheduled again.
+	// already has a result is not rescheduled again, and removing one drops
+	// its result. A rebalancer asks for at most one fresh schedule per
+	// workload: to reschedule again, create a new WorkloadRebalancer.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=map
@@ -118,7 +120,8 @@ type ObjectReference struct {
 	// +required
 	Name string `json:"name"`
 
-	// namespace of the workload. Leave it empty for cluster-scoped kinds.
+	// namespace of the workload. Leave it empty for cluster-scoped kinds; a
+	// namespaced kind needs it (it is not defaulted to "default").
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:default=""
 	// +optional
@@ -188,7 +191,9 @@ type RebalanceFailedReason string
 
 const (
 	// RebalanceObjectNotFound means there is no ResourceBinding for the
-	// workload: it has no ResourceTemplate, or no propagation policy claims it.
+	// workload: it has no ResourceTemplate, or no propagation policy claims it
+	// (or its binding is being deleted). The result is final; list the
+	// workload in a new WorkloadRebalancer once it has a binding.
 	RebalanceObjectNotFound RebalanceFailedReason = "ReferencedBindingNotFound"
 )
 

@@ -58,21 +58,27 @@ const (
 )
 
 // Well-known taint keys that the Cluster controller adds and removes. They
-// mirror the node lifecycle taints of Kubernetes: workloads that do not
-// tolerate them are not scheduled to (NoSchedule) or are evicted from
-// (NoExecute) the cluster.
+// mirror the node lifecycle taints of Kubernetes and Karmada's cluster
+// taints: workloads that do not tolerate them are not scheduled to
+// (NoSchedule) or are evicted from (NoExecute) the cluster.
 const (
-	// TaintClusterNotReady is present while the Ready condition is False
-	// with reason ClusterNotReady: the member answered but reported itself
-	// unhealthy.
+	// TaintClusterNotReady is present, with both effects NoSchedule and
+	// NoExecute, while the Ready condition is False, whatever its reason:
+	// the member answered but reported itself unhealthy, could not be
+	// reached, failed its TLS handshake, or its credentials are missing or
+	// rejected. Its timeAdded is when Ready turned False; the taint manager
+	// counts a toleration's tolerationSeconds from it. Policies tolerate its
+	// NoExecute effect for 300 seconds by default.
 	TaintClusterNotReady = "cluster.argosy.dev/not-ready"
-	// TaintClusterUnreachable is present while the member cannot be used
-	// at all: Ready is False because it is unreachable, its TLS handshake
-	// fails or its credentials are missing or rejected, or Ready is Unknown
-	// (an agent stopped reporting).
+	// TaintClusterUnreachable is present, with both effects NoSchedule and
+	// NoExecute, while the Ready condition is Unknown: nobody has been able
+	// to tell the member's state (for example a Pull-mode agent stopped
+	// reporting). Its timeAdded is when Ready turned Unknown. Policies
+	// tolerate its NoExecute effect for 300 seconds by default.
 	TaintClusterUnreachable = "cluster.argosy.dev/unreachable"
-	// TaintClusterUnschedulable (effect NoSchedule) is present while
-	// spec.unschedulable is true, i.e. while the cluster is cordoned.
+	// TaintClusterUnschedulable (effect NoSchedule only) is present while
+	// spec.unschedulable is true, i.e. while the cluster is cordoned. A
+	// cordon keeps new replicas away and evicts nothing.
 	TaintClusterUnschedulable = "cluster.argosy.dev/unschedulable"
 )
 
@@ -250,11 +256,15 @@ type ClusterSpec struct {
 	Unschedulable bool `json:"unschedulable,omitempty"`
 
 	// taints repel workloads that do not tolerate them. NoSchedule keeps new
-	// replicas away; NoExecute also evicts the replicas already there, after
-	// the toleration's tolerationSeconds when it sets one. (PreferNoSchedule is
-	// not supported.) A taint is identified by its key and effect. The
-	// Cluster controller manages the cluster.argosy.dev/not-ready,
-	// cluster.argosy.dev/unreachable and cluster.argosy.dev/unschedulable taints.
+	// replicas away; NoExecute also evicts the workloads already there: at
+	// once when the policy does not tolerate the taint, tolerationSeconds
+	// after the taint's timeAdded when its toleration sets them, never when
+	// it does not. (PreferNoSchedule is not supported.) A taint is
+	// identified by its key and effect. The Cluster controller manages the
+	// cluster.argosy.dev/not-ready and cluster.argosy.dev/unreachable taints
+	// (NoSchedule and NoExecute) and cluster.argosy.dev/unschedulable
+	// (NoSchedule), and sets timeAdded on every NoExecute taint that has
+	// none; it leaves other taints as they are.
 	// +listType=map
 	// +listMapKey=key
 	// +listMapKey=effect

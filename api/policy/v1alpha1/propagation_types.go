@@ -736,11 +736,17 @@ type DecisionConditions struct {
 
 // ClusterFailoverBehavior configures failover when a cluster fails.
 type ClusterFailoverBehavior struct {
-	// PurgeMode is how the copy on the failed cluster is removed:
-	// "Directly" or "Gracefully" (the default).
+	// PurgeMode is how the copy on the evicted cluster is removed once the
+	// replicas are placed on other clusters: "Directly" removes it at once;
+	// "Gracefully" (the default) keeps it until the new placement is
+	// applied and healthy, or until the graceful eviction timeout of the
+	// manager (--graceful-eviction-timeout) has passed; "Never" keeps it
+	// until a user deletes the eviction task from the ResourceBinding's
+	// spec.gracefulEvictionTasks. Whatever the mode, the copy stays while
+	// the replicas cannot be placed anywhere else.
 	// +optional
 	// +kubebuilder:default=Gracefully
-	// +kubebuilder:validation:Enum=Directly;Gracefully
+	// +kubebuilder:validation:Enum=Directly;Gracefully;Never
 	PurgeMode PurgeMode `json:"purgeMode,omitempty"`
 
 	// StatePreservation carries state from the copy on the failed cluster to
