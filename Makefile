@@ -103,7 +103,7 @@ bench: tools $(BENCHSTAT) ## Run the Go benchmarks (5 runs each, 3 for the end-t
 ##@ Build
 
 .PHONY: build
-build: generate fmt vet ## Build the manager, the kubectl plugin and the fleet binaries.
+build: generate fmt vet build-cli ## Build the manager, the kubectl plugin and the fleet binaries.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/argosy-fleet ./cmd/argosy-fleet
 
