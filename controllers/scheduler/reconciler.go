@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +49,11 @@ type Reconciler struct {
 
 	ledger *ledger
 	nodes  *nodeCache
+	// consumed remembers, per binding, the rescheduleTriggeredAt whose
+	// fresh schedule this process already wrote: the pass that follows may
+	// read a cache that has the new placement but not yet the status that
+	// records the request as done, and must not schedule fresh twice.
+	consumed sync.Map // types.NamespacedName -> time.Time
 }
 
 // +kubebuilder:rbac:groups=work.argosy.dev,resources=resourcebindings,verbs=get;list;watch;patch
@@ -61,6 +67,9 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var rb workv1alpha1.ResourceBinding
 	if err := r.Client.Get(ctx, req.NamespacedName, &rb); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.consumed.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if rb.DeletionTimestamp != nil || !r.serves(&rb) {
@@ -93,6 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	in := r.input(&rb, clusters.Items)
+	in.Fresh = r.freshRequested(&rb)
 	res := sched.Schedule(in)
 	placement := withRequiredBy(res.Clusters, rb.Spec.RequiredBy)
 
@@ -108,9 +118,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			// A fresh schedule records that it consumed the request in the
 			// same pass: the next pass must not schedule fresh again from a
 			// placement that only exists because of this one.
+			r.consumed.Store(req.NamespacedName, rb.Spec.RescheduleTriggeredAt.Time)
 			done := rb.DeepCopy()
 			done.Generation, done.Spec.Clusters = gen, placement
+			o.fresh = true
 			return ctrl.Result{}, r.writeStatus(ctx, done, o)
+		}
+		if in.Fresh {
+			r.consumed.Store(req.NamespacedName, rb.Spec.RescheduleTriggeredAt.Time)
+			o.fresh = true
 		}
 		return ctrl.Result{}, r.writeStatus(ctx, &rb, o)
 	}
@@ -155,6 +171,7 @@ func (r *Reconciler) input(rb *workv1alpha1.ResourceBinding, clusters []clusterv
 		Placement:           rb.Spec.Placement,
 		Current:             rb.Spec.Clusters,
 		Fresh:               fresh(rb),
+		Settled:             settled(rb),
 		CurrentAffinityName: rb.Status.SchedulerObservedAffinityName,
 		// Ties in a division go a different way for each workload.
 		Seed: key.String(),
@@ -177,6 +194,26 @@ func fresh(rb *workv1alpha1.ResourceBinding) bool {
 	}
 	last := rb.Status.LastScheduledTime
 	return last == nil || t.After(last.Time)
+}
+
+// freshRequested is fresh(rb) unless this process already wrote the fresh
+// schedule for that request; it also forgets requests the status shows as
+// done.
+func (r *Reconciler) freshRequested(rb *workv1alpha1.ResourceBinding) bool {
+	key := types.NamespacedName{Namespace: rb.Namespace, Name: rb.Name}
+	if !fresh(rb) {
+		r.consumed.Delete(key)
+		return false
+	}
+	done, ok := r.consumed.Load(key)
+	return !ok || !done.(time.Time).Equal(rb.Spec.RescheduleTriggeredAt.Time)
+}
+
+// settled: the scheduler already placed the binding's current generation.
+func settled(rb *workv1alpha1.ResourceBinding) bool {
+	c := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == rb.Generation &&
+		rb.Status.SchedulerObservedGeneration == rb.Generation
 }
 
 // withRequiredBy adds the clusters of the bindings that need this one (it
@@ -229,6 +266,9 @@ type outcome struct {
 	reason   string
 	message  string
 	affinity string
+	// fresh: this pass served rescheduleTriggeredAt, which the status
+	// records as done.
+	fresh bool
 }
 
 // writeClusters server-side applies spec.clusters alone and returns the
@@ -252,7 +292,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceB
 	cur := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
 	upToDate := cur != nil && cur.Status == o.status && cur.Reason == o.reason && cur.Message == o.message &&
 		cur.ObservedGeneration == rb.Generation && rb.Status.SchedulerObservedGeneration == rb.Generation &&
-		rb.Status.SchedulerObservedAffinityName == o.affinity && !(o.status == metav1.ConditionTrue && fresh(rb))
+		rb.Status.SchedulerObservedAffinityName == o.affinity && !o.fresh
 	if upToDate {
 		return nil
 	}
@@ -262,7 +302,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceB
 		transition = cur.LastTransitionTime
 	}
 	last := rb.Status.LastScheduledTime
-	if o.status == metav1.ConditionTrue && (last == nil || rb.Status.SchedulerObservedGeneration != rb.Generation || fresh(rb)) {
+	if o.status == metav1.ConditionTrue && (last == nil || rb.Status.SchedulerObservedGeneration != rb.Generation || o.fresh) {
 		last = &now
 		// The request of rescheduleTriggeredAt is consumed: lastScheduledTime
 		// must not be before it, even within the same second (RFC 3339

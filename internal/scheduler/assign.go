@@ -31,6 +31,11 @@ func (r *run) assign(sel []int32) ([]workv1alpha1.TargetCluster, string) {
 		sortTargets(out)
 		return out, ""
 	}
+	if r.in.Settled && !r.fresh {
+		if out, ok := r.keepCurrent(sel); ok {
+			return out, ""
+		}
+	}
 	switch r.strategy {
 	case staticWeight:
 		return r.assignStatic(sel)
@@ -400,4 +405,31 @@ func (r *run) capacityProblem(sel []int32, got int64, want int32, additional boo
 	}
 	b.WriteString(")")
 	return b.String()
+}
+
+// keepCurrent returns the current assignment when it is still valid for
+// the selected clusters: every cluster with replicas is selected and the
+// replicas add up to the total.
+func (r *run) keepCurrent(sel []int32) ([]workv1alpha1.TargetCluster, bool) {
+	selected := make(map[string]bool, len(sel))
+	for _, i := range sel {
+		selected[r.clusters[i].c.Name] = true
+	}
+	var out []workv1alpha1.TargetCluster
+	var sum int32
+	for _, tc := range r.in.Current {
+		if tc.Replicas <= 0 {
+			continue
+		}
+		if !selected[tc.Name] {
+			return nil, false
+		}
+		sum += tc.Replicas
+		out = append(out, tc)
+	}
+	if sum != r.in.Replicas {
+		return nil, false
+	}
+	sortTargets(out)
+	return out, true
 }

@@ -243,3 +243,64 @@ func TestConcurrentSchedules(t *testing.T) {
 		}
 	}
 }
+
+// TestSettledIsLazy: once a placement is settled, a Divided workload keeps
+// it while it stays valid, whatever the strategy; a rebalance (Fresh), a
+// cluster that leaves, an eviction or a replica change recompute it;
+// Duplicated follows the clusters.
+func TestSettledIsLazy(t *testing.T) {
+	three := []Cluster{roomy("a", 10), roomy("b", 10), roomy("c", 10)}
+	equal := &policyv1alpha1.Placement{ReplicaScheduling: divided(policyv1alpha1.ReplicaDivisionPreferenceWeighted, nil)}
+	cases := []struct {
+		name     string
+		in       Input
+		want     []workv1alpha1.TargetCluster
+		contains string
+	}{
+		{"static weights keep a settled placement when a cluster recovers",
+			Input{Replicas: 3, Placement: equal, Clusters: three, Current: tc("b", 3), Settled: true},
+			tc("b", 3), ""},
+		{"unsettled static weights are recomputed",
+			Input{Replicas: 3, Placement: equal, Clusters: three, Current: tc("b", 3)},
+			tc("a", 1, "b", 1, "c", 1), ""},
+		{"a rebalance recomputes a settled placement",
+			Input{Replicas: 3, Placement: equal, Clusters: three, Current: tc("b", 3), Settled: true, Fresh: true},
+			tc("a", 1, "b", 1, "c", 1), ""},
+		{"dynamic weights keep a settled placement when capacity frees up",
+			Input{Replicas: 3, Requirements: oneCPU, Placement: dynamicPlacement(), Clusters: three, Current: tc("c", 3), Settled: true},
+			tc("c", 3), ""},
+		{"a settled cluster that is gone is replaced",
+			Input{Replicas: 3, Placement: equal, Clusters: three[:2], Current: tc("b", 1, "z", 2), Settled: true},
+			nil, "a"},
+		{"an evicted settled cluster is replaced",
+			Input{Replicas: 3, Placement: equal, Clusters: three, Current: tc("a", 2, "b", 1), Evicting: []string{"a"}, Settled: true},
+			nil, "c"},
+		{"a settled placement with the wrong total is recomputed",
+			Input{Replicas: 4, Placement: equal, Clusters: three, Current: tc("b", 3), Settled: true},
+			nil, "b"},
+		{"duplicated follows the clusters even when settled",
+			Input{Replicas: 2, Placement: &policyv1alpha1.Placement{}, Clusters: three, Current: tc("a", 2), Settled: true},
+			tc("a", 2, "b", 2, "c", 2), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Schedule(c.in)
+			if c.want != nil {
+				expectResult(t, got, ReasonSuccess, c.want)
+				return
+			}
+			// The exact division is the algorithm's; what matters is that
+			// the old placement was not kept.
+			if got.Reason != ReasonSuccess || slices.Equal(got.Clusters, c.in.Current) {
+				t.Fatalf("got %s %s, want a new placement", got.Reason, fmtTargets(got.Clusters))
+			}
+			var sum int32
+			for _, x := range got.Clusters {
+				sum += x.Replicas
+			}
+			if sum != c.in.Replicas || !slices.ContainsFunc(got.Clusters, func(x workv1alpha1.TargetCluster) bool { return x.Name == c.contains }) {
+				t.Fatalf("got %s, want %d replicas including cluster %s", fmtTargets(got.Clusters), c.in.Replicas, c.contains)
+			}
+		})
+	}
+}

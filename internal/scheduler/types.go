@@ -214,6 +214,14 @@ type Input struct {
 	// Fresh redistributes everything from scratch, ignoring Current (set it
 	// when spec.rescheduleTriggeredAt is newer than status.lastScheduledTime).
 	Fresh bool
+	// Settled says that Current was computed for the binding as it is now
+	// (the scheduler already placed this generation). A Divided workload
+	// then keeps Current as long as it is still valid (every cluster that
+	// has replicas still selected, the total unchanged): a cluster that
+	// recovers, loses a taint or joins, or capacity that frees up, moves
+	// nothing (Karmada's lazy scheduling); a WorkloadRebalancer (Fresh)
+	// does. Duplicated workloads still follow the selected clusters.
+	Settled bool
 	// Evicting lists the clusters with graceful eviction tasks; they are
 	// filtered out.
 	Evicting []string

@@ -492,6 +492,30 @@ func (f *Fleet) AddNodes(ctx context.Context, member string, nodes ...NodeSpec) 
 	})
 }
 
+// DeleteNodes deletes fake nodes from a member and waits until they are
+// gone, then force-deletes the Pods still bound to them: nothing runs them
+// any more, and Pods that only disappear when the pod garbage collector
+// gets to them would keep counting against the member's capacity.
+func (f *Fleet) DeleteNodes(ctx context.Context, member string, names ...string) error {
+	c, err := f.member(member)
+	if err != nil {
+		return err
+	}
+	if err := deleteNodes(ctx, c.client, names); err != nil {
+		return fmt.Errorf("fleet: %s: %w", member, err)
+	}
+	err = f.poll(ctx, member+" nodes deleted", []*process{c.kwok}, func(ctx context.Context) (bool, error) {
+		return nodesGone(ctx, c.client, names)
+	})
+	if err != nil {
+		return err
+	}
+	if err := deletePodsOn(ctx, c.client, names); err != nil {
+		return fmt.Errorf("fleet: %s: %w", member, err)
+	}
+	return nil
+}
+
 // ProcessSpec describes an extra process run next to the fleet, such as the
 // Argosy manager in `make local-up`.
 type ProcessSpec struct {
@@ -673,6 +697,20 @@ func (f *Fleet) StopProcess(name string) error {
 		return err
 	}
 	p.stop(f.log)
+	return nil
+}
+
+// KillProcess kills the extra process called name with SIGKILL, as a crash
+// would (no graceful shutdown, unlike StopProcess), and returns once it
+// exited. ResumeProcess starts it again.
+func (f *Fleet) KillProcess(name string) error {
+	f.mu.Lock()
+	p, err := f.extraProcess(name)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	p.kill(f.log)
 	return nil
 }
 

@@ -371,3 +371,52 @@ func waitReadyReplicas(t *testing.T, c kubernetes.Interface, ns, name string, wa
 		t.Fatalf("deployment %s/%s never reached readyReplicas=%d: %v; last status %+v", ns, name, want, err, last)
 	}
 }
+
+// TestDeleteNodes: a node added with AddNodes and running a Pod is deleted,
+// and so is its Pod, at once (not when the pod garbage collector gets to
+// it); the Deployment's replacement Pod stays pending, bound to no node.
+func TestDeleteNodes(t *testing.T) {
+	f := sharedFleet(t)
+	ctx := t.Context()
+	c := clientFor(t, f, "member1")
+	const node = "member1-extra-1"
+	if err := f.AddNodes(ctx, "member1", NodeSpec{Name: node}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.DeleteNodes(context.Background(), "member1", node) })
+	ns := createNamespace(t, c, "delete-nodes")
+	d := createDeployment(t, c, ns, "pinned", 1)
+	d.Spec.Template.Spec.NodeSelector = map[string]string{corev1.LabelHostname: node}
+	if _, err := c.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+		if err != nil {
+			return false, nil
+		}
+		return len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning, nil
+	})
+	if err != nil {
+		t.Fatalf("no Running pod on %s: %v", node, err)
+	}
+
+	start := time.Now()
+	if err := f.DeleteNodes(ctx, "member1", node); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("DeleteNodes took %s", time.Since(start).Round(10*time.Millisecond))
+	if _, err := c.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+		t.Errorf("node %s still exists", node)
+	}
+	pods, err := c.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 0 {
+		t.Errorf("%d pods still bound to the deleted node %s", len(pods.Items), node)
+	}
+	if err := f.DeleteNodes(ctx, "member1", node); err != nil {
+		t.Errorf("deleting a deleted node again: %v", err)
+	}
+}

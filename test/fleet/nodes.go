@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 )
 
 // nodeObject builds the Node for spec n of member m. The node carries no
@@ -68,6 +69,49 @@ func createNodes(ctx context.Context, c kubernetes.Interface, m *MemberSpec, nod
 		_, err := c.CoreV1().Nodes().Create(ctx, nodeObject(m, n), metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("fleet: create node %s in %s: %w", n.Name, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// deleteNodes deletes the named nodes; missing ones are fine.
+func deleteNodes(ctx context.Context, c kubernetes.Interface, names []string) error {
+	for _, name := range names {
+		err := c.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// nodesGone reports whether none of the named nodes exists any more.
+func nodesGone(ctx context.Context, c kubernetes.Interface, names []string) (bool, error) {
+	for _, name := range names {
+		_, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// deletePodsOn deletes, without a grace period, every Pod bound to one of
+// the named nodes.
+func deletePodsOn(ctx context.Context, c kubernetes.Interface, nodes []string) error {
+	for _, node := range nodes {
+		pods, err := c.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+		if err != nil {
+			return fmt.Errorf("list pods on node %s: %w", node, err)
+		}
+		for _, p := range pods.Items {
+			err := c.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete pod %s/%s of node %s: %w", p.Namespace, p.Name, node, err)
+			}
 		}
 	}
 	return nil

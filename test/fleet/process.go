@@ -106,6 +106,18 @@ func (p *process) stop(log logr.Logger) {
 	log.V(1).Info("stopped", "process", p.name, "pid", pgid)
 }
 
+// kill sends SIGKILL to the process group and returns once the process
+// was waited for.
+func (p *process) kill(log logr.Logger) {
+	if p == nil || p.cmd == nil || p.exited() {
+		return
+	}
+	pgid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	<-p.done
+	log.V(1).Info("killed", "process", p.name, "pid", pgid)
+}
+
 // logTail returns the last n lines of the process's log, for error messages.
 func (p *process) logTail(n int) string {
 	return TailFile(p.logPath, n)

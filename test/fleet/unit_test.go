@@ -93,3 +93,32 @@ func TestProcessLifecycle(t *testing.T) {
 		t.Errorf("record not removed: %v", err)
 	}
 }
+
+// TestProcessKill: kill ends a process at once even when it ignores SIGTERM
+// (stop would wait stopTimeout for it), and drops its record.
+func TestProcessKill(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh binary")
+	}
+	dir := t.TempDir()
+	sp := newSpawner()
+	defer sp.close()
+	p := &process{name: "stubborn", path: sh, args: []string{"-c", "trap '' TERM; while :; do sleep 1; done"},
+		logPath: filepath.Join(dir, "stubborn.log"), recPath: filepath.Join(dir, "stubborn.json")}
+	if err := p.start(sp, testLogger()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p.kill(testLogger())
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("kill took %s", d)
+	}
+	if !p.exited() {
+		t.Fatal("still running after kill")
+	}
+	if _, err := os.Stat(p.recPath); !os.IsNotExist(err) {
+		t.Errorf("record not removed: %v", err)
+	}
+	p.kill(testLogger()) // a second kill is harmless
+}

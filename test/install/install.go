@@ -265,6 +265,10 @@ func waitManagerReady(ctx context.Context, f *fleet.Fleet, probe string) error {
 // it again with the same arguments.
 func StopManager(f *fleet.Fleet) error { return f.StopProcess(ManagerProcess) }
 
+// KillManager kills the manager with SIGKILL, a crash: no graceful
+// shutdown, work queues and caches lost. ResumeManager starts it again.
+func KillManager(f *fleet.Fleet) error { return f.KillProcess(ManagerProcess) }
+
 // ResumeManager restarts the stopped manager and waits until it is ready.
 func ResumeManager(ctx context.Context, f *fleet.Fleet) error {
 	args, err := f.ProcessArgs(ManagerProcess)
