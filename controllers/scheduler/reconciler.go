@@ -36,6 +36,10 @@ const FieldManager = "argosy-scheduler"
 // DefaultSchedulerName is the schedulerName this controller serves.
 const DefaultSchedulerName = "default-scheduler"
 
+// staleCacheRetry is how soon a pass that found the cache behind this
+// process's own write looks again.
+const staleCacheRetry = 100 * time.Millisecond
+
 // Reconciler schedules ResourceBindings.
 type Reconciler struct {
 	Client   client.Client
@@ -53,7 +57,15 @@ type Reconciler struct {
 	// fresh schedule this process already wrote: the pass that follows may
 	// read a cache that has the new placement but not yet the status that
 	// records the request as done, and must not schedule fresh twice.
-	consumed sync.Map // types.NamespacedName -> time.Time
+	consumed sync.Map // types.NamespacedName -> freshDone
+}
+
+// freshDone is a fresh schedule this process wrote: for which request, at
+// which binding generation, with which outcome.
+type freshDone struct {
+	trigger time.Time
+	gen     int64
+	o       outcome
 }
 
 // +kubebuilder:rbac:groups=work.argosy.dev,resources=resourcebindings,verbs=get;list;watch;patch
@@ -101,8 +113,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.List(ctx, &clusters, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
+	if done, ok := r.freshDoneFor(&rb); ok && rb.Generation <= done.gen {
+		// The cache shows the request still open although this process
+		// served it: it has not caught up with our own writes yet. Do not
+		// schedule from that stale view (the steady pass would record the
+		// old affinity group); (re)write the fresh outcome once the spec
+		// write shows, which also repairs a status write that failed. (A
+		// later generation means someone else changed the spec since: it
+		// is scheduled afresh as usual.)
+		if rb.Generation < done.gen {
+			return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
+		}
+		return ctrl.Result{}, r.writeStatus(ctx, &rb, done.o)
+	}
 	in := r.input(&rb, clusters.Items)
-	in.Fresh = r.freshRequested(&rb)
 	res := sched.Schedule(in)
 	placement := withRequiredBy(res.Clusters, rb.Spec.RequiredBy)
 
@@ -118,15 +142,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			// A fresh schedule records that it consumed the request in the
 			// same pass: the next pass must not schedule fresh again from a
 			// placement that only exists because of this one.
-			r.consumed.Store(req.NamespacedName, rb.Spec.RescheduleTriggeredAt.Time)
+			o.fresh = true
+			r.consumed.Store(req.NamespacedName, freshDone{trigger: rb.Spec.RescheduleTriggeredAt.Time, gen: gen, o: o})
 			done := rb.DeepCopy()
 			done.Generation, done.Spec.Clusters = gen, placement
-			o.fresh = true
 			return ctrl.Result{}, r.writeStatus(ctx, done, o)
 		}
 		if in.Fresh {
-			r.consumed.Store(req.NamespacedName, rb.Spec.RescheduleTriggeredAt.Time)
 			o.fresh = true
+			r.consumed.Store(req.NamespacedName, freshDone{trigger: rb.Spec.RescheduleTriggeredAt.Time, gen: rb.Generation, o: o})
 		}
 		return ctrl.Result{}, r.writeStatus(ctx, &rb, o)
 	}
@@ -196,17 +220,21 @@ func fresh(rb *workv1alpha1.ResourceBinding) bool {
 	return last == nil || t.After(last.Time)
 }
 
-// freshRequested is fresh(rb) unless this process already wrote the fresh
-// schedule for that request; it also forgets requests the status shows as
-// done.
-func (r *Reconciler) freshRequested(rb *workv1alpha1.ResourceBinding) bool {
+// freshDoneFor returns the fresh schedule this process already wrote for
+// the binding's open rescheduleTriggeredAt, if any; it forgets requests the
+// status shows as done.
+func (r *Reconciler) freshDoneFor(rb *workv1alpha1.ResourceBinding) (freshDone, bool) {
 	key := types.NamespacedName{Namespace: rb.Namespace, Name: rb.Name}
 	if !fresh(rb) {
 		r.consumed.Delete(key)
-		return false
+		return freshDone{}, false
 	}
-	done, ok := r.consumed.Load(key)
-	return !ok || !done.(time.Time).Equal(rb.Spec.RescheduleTriggeredAt.Time)
+	v, ok := r.consumed.Load(key)
+	if !ok {
+		return freshDone{}, false
+	}
+	done := v.(freshDone)
+	return done, done.trigger.Equal(rb.Spec.RescheduleTriggeredAt.Time)
 }
 
 // settled: the scheduler already placed the binding's current generation.
