@@ -281,6 +281,9 @@ func permissions(m *manifests, namespace, sa string) (perms, clusterPerms []Stra
 	type ref struct{ kind, name string }
 	var nsRefs, clusterRefs []ref
 	for _, rb := range m.roleBindings {
+		if rb.Namespace != namespace {
+			continue // OLM grants namespaced permissions in its own namespace only; see extraManifests
+		}
 		if ok, err := bindsOnly(rb.Name, rb.Subjects, namespace, sa); err != nil {
 			return nil, nil, err
 		} else if ok {
@@ -771,6 +774,12 @@ func extraManifests(m *manifests, dep *appsv1.Deployment, sa string, certSecrets
 		}
 	}
 	for _, r := range m.roles {
+		if r.Namespace != dep.Namespace {
+			// OLM would move it into the operator's namespace, where it
+			// means nothing; whoever installs through OLM grants it by hand.
+			notes = append(notes, fmt.Sprintf("Role %s in namespace %s left out: OLM grants permissions only in the operator's namespace", r.Name, r.Namespace))
+			continue
+		}
 		if !isBound(m, dep.Namespace, sa, "Role", r.Name) {
 			extras = append(extras, m.source[r])
 		}
@@ -781,6 +790,10 @@ func extraManifests(m *manifests, dep *appsv1.Deployment, sa string, certSecrets
 		}
 	}
 	for _, rb := range m.roleBindings {
+		if rb.Namespace != dep.Namespace {
+			notes = append(notes, fmt.Sprintf("RoleBinding %s in namespace %s left out: OLM grants permissions only in the operator's namespace", rb.Name, rb.Namespace))
+			continue
+		}
 		if ok, _ := bindsOnly(rb.Name, rb.Subjects, dep.Namespace, sa); !ok {
 			extras = append(extras, m.source[rb])
 		}

@@ -15,7 +15,11 @@ import (
 	"argosy.dev/argosy/controllers/status"
 	"argosy.dev/argosy/controllers/taintmanager"
 	"argosy.dev/argosy/internal/member"
+	"argosy.dev/argosy/internal/webhooks/autoscaling"
+	clusterwebhook "argosy.dev/argosy/internal/webhooks/cluster"
+	"argosy.dev/argosy/internal/webhooks/overrides"
 	"argosy.dev/argosy/internal/webhooks/policy"
+	rebalancerwebhook "argosy.dev/argosy/internal/webhooks/rebalancer"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
 	"argosy.dev/argosy/internal/workindex"
 )
@@ -82,16 +86,34 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	return wr.SetupWithManager(ctx, mgr)
 }
 
-// setupWebhooks registers the admission webhooks.
+// setupWebhooks registers the admission webhooks, one per Argosy kind that
+// users write (the ResourceBindings and Works the controllers write have
+// none: their CEL rules suffice, and the pipeline's own writes never wait
+// on a webhook). Every webhook's rules list only Argosy's groups, so a
+// webhook outage (failurePolicy Fail) blocks writes of Argosy's kinds and
+// never the host's own workloads.
 func setupWebhooks(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	rt := &resourcetemplate.Webhook{
 		TemplateNamespace: o.TemplateNamespace,
 		Mapper:            mgr.GetRESTMapper(),
 		Reader:            mgr.GetClient(),
+		DryRun:            mgr.GetClient(),
 	}
 	if err := rt.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	pd := &policy.Defaulter{NotReadySeconds: o.DefaultNotReadyTolerationSeconds, UnreachableSeconds: o.DefaultUnreachableTolerationSeconds}
-	return pd.SetupWithManager(ctx, mgr)
+	pd := &policy.Defaulter{NotReadySeconds: o.DefaultNotReadyTolerationSeconds, UnreachableSeconds: o.DefaultUnreachableTolerationSeconds, Mapper: mgr.GetRESTMapper()}
+	if err := pd.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&overrides.Validator{Mapper: mgr.GetRESTMapper()}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&autoscaling.Webhook{}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&rebalancerwebhook.Validator{Mapper: mgr.GetRESTMapper()}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	return (&clusterwebhook.Validator{}).SetupWithManager(ctx, mgr)
 }

@@ -104,3 +104,76 @@ func TestHandler(t *testing.T) {
 func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: policyv1alpha1.GroupVersion.String(), Kind: kind}
 }
+
+func TestDefaultSpecPlacement(t *testing.T) {
+	d := &Defaulter{NotReadySeconds: 300, UnreachableSeconds: 300}
+	spec := &policyv1alpha1.PropagationSpec{Placement: policyv1alpha1.Placement{
+		ReplicaScheduling: &policyv1alpha1.ReplicaSchedulingStrategy{ReplicaSchedulingType: policyv1alpha1.ReplicaSchedulingTypeDivided},
+		SpreadConstraints: []policyv1alpha1.SpreadConstraint{{MaxGroups: 2}, {SpreadByLabel: "tier", MinGroups: 2}},
+	}}
+	d.DefaultSpec(spec)
+	if got := spec.Placement.ReplicaScheduling.ReplicaDivisionPreference; got != policyv1alpha1.ReplicaDivisionPreferenceWeighted {
+		t.Errorf("division preference %q, want Weighted", got)
+	}
+	sc := spec.Placement.SpreadConstraints
+	if sc[0].SpreadByField != policyv1alpha1.SpreadByFieldCluster || sc[0].MinGroups != 1 {
+		t.Errorf("first constraint %+v, want spreadByField cluster and minGroups 1", sc[0])
+	}
+	if sc[1].SpreadByField != "" || sc[1].MinGroups != 2 {
+		t.Errorf("second constraint %+v must stay as it was", sc[1])
+	}
+	dup := &policyv1alpha1.PropagationSpec{Placement: policyv1alpha1.Placement{
+		ReplicaScheduling: &policyv1alpha1.ReplicaSchedulingStrategy{ReplicaSchedulingType: policyv1alpha1.ReplicaSchedulingTypeDuplicated}}}
+	d.DefaultSpec(dup)
+	if dup.Placement.ReplicaScheduling.ReplicaDivisionPreference != "" {
+		t.Error("Duplicated got a division preference")
+	}
+}
+
+func TestValidateSpec(t *testing.T) {
+	d := &Defaulter{}
+	cases := []struct {
+		desc      string
+		namespace string
+		spec      policyv1alpha1.PropagationSpec
+		want      []string
+	}{
+		{"valid", "team-a", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "team-a"}}}, nil},
+		{"other namespace", "team-a", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "team-b"}}},
+			[]string{"spec.resourceSelectors[0].namespace"}},
+		{"bad label selector", "", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "v1", Kind: "ConfigMap",
+			LabelSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn}}}}}},
+			[]string{"spec.resourceSelectors[0].labelSelector.matchExpressions[0].values"}},
+		{"bad apiVersion", "", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "a/b/c", Kind: "X"}}},
+			[]string{"spec.resourceSelectors[0].apiVersion"}},
+		{"toleration Exists with value", "", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "v1", Kind: "ConfigMap"}},
+			Placement: policyv1alpha1.Placement{ClusterTolerations: []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists, Value: "v"}}}},
+			[]string{"spec.placement.clusterTolerations[0].value"}},
+		{"duplicate spread label", "", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "v1", Kind: "ConfigMap"}},
+			Placement: policyv1alpha1.Placement{SpreadConstraints: []policyv1alpha1.SpreadConstraint{{SpreadByLabel: "tier"}, {SpreadByLabel: "tier"}}}},
+			[]string{"spec.placement.spreadConstraints[1].spreadByLabel"}},
+		{"cluster name with capitals", "", policyv1alpha1.PropagationSpec{ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "v1", Kind: "ConfigMap"}},
+			Placement: policyv1alpha1.Placement{ClusterAffinity: &policyv1alpha1.ClusterAffinity{ClusterNames: []string{"Member1"}}}},
+			[]string{"spec.placement.clusterAffinity.clusterNames[0]"}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			errs := d.ValidateSpec(&c.spec, c.namespace, policyv1alpha1.KindPropagationPolicy)
+			if len(c.want) == 0 {
+				if len(errs) > 0 {
+					t.Fatalf("unexpected: %v", errs)
+				}
+				return
+			}
+			got := errs.ToAggregate()
+			if got == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got.Error(), w) {
+					t.Errorf("%q does not mention %q", got, w)
+				}
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,12 @@ type Webhook struct {
 	Mapper meta.RESTMapper
 	// Reader finds wrapped CRDs through crdIndex.
 	Reader client.Reader
+	// DryRun creates wrapped objects with dryRun=All to validate them
+	// against their kind's schema (see checkSchema); nil checks the shape
+	// only.
+	DryRun client.Writer
+	// DryRunTimeout bounds one dry run; DefaultDryRunTimeout when zero.
+	DryRunTimeout time.Duration
 }
 
 // SetupWithManager registers the index and both webhooks.
@@ -81,15 +88,16 @@ func (w *Webhook) Default(ctx context.Context, rt *workv1alpha1.ResourceTemplate
 	return nil
 }
 
-// ValidateCreate enforces the template namespace and the derived name.
+// ValidateCreate enforces the template namespace and the derived name, and
+// validates the wrapped object against its kind's schema.
 func (w *Webhook) ValidateCreate(ctx context.Context, rt *workv1alpha1.ResourceTemplate) (admission.Warnings, error) {
-	return nil, w.validate(rt, nil)
+	return w.validate(ctx, rt, nil)
 }
 
 // ValidateUpdate also keeps the wrapped object's identity fixed: changing it
 // would silently orphan the copies already in member clusters.
 func (w *Webhook) ValidateUpdate(ctx context.Context, old, rt *workv1alpha1.ResourceTemplate) (admission.Warnings, error) {
-	return nil, w.validate(rt, old)
+	return w.validate(ctx, rt, old)
 }
 
 // ValidateDelete allows every deletion; the controllers clean up members.
@@ -97,7 +105,7 @@ func (w *Webhook) ValidateDelete(context.Context, *workv1alpha1.ResourceTemplate
 	return nil, nil
 }
 
-func (w *Webhook) validate(rt, old *workv1alpha1.ResourceTemplate) error {
+func (w *Webhook) validate(ctx context.Context, rt, old *workv1alpha1.ResourceTemplate) (admission.Warnings, error) {
 	gk := workv1alpha1.GroupVersion.WithKind("ResourceTemplate").GroupKind()
 	var errs field.ErrorList
 	if rt.Namespace != w.TemplateNamespace {
@@ -107,7 +115,7 @@ func (w *Webhook) validate(rt, old *workv1alpha1.ResourceTemplate) error {
 	obj, err := wrapped(rt)
 	if err != nil {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "template"), "", err.Error()))
-		return apiInvalid(gk, rt.Name, errs)
+		return nil, apiInvalid(gk, rt.Name, errs)
 	}
 	if want := derivedName(obj); rt.Name != want {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), rt.Name,
@@ -119,7 +127,13 @@ func (w *Webhook) validate(rt, old *workv1alpha1.ResourceTemplate) error {
 				fmt.Sprintf("is immutable (was %q): create a new template for the other namespace", prev.GetNamespace())))
 		}
 	}
-	return apiInvalid(gk, rt.Name, errs)
+	// The dry run only runs for a template that is otherwise valid and
+	// whose wrapped object changed: it costs an apiserver round trip.
+	var warnings admission.Warnings
+	if len(errs) == 0 && templateChanged(old, rt) {
+		errs, warnings = w.checkSchema(ctx, obj)
+	}
+	return warnings, apiInvalid(gk, rt.Name, errs)
 }
 
 // namespaced tells whether a kind is namespaced: from the host's discovery
