@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -307,17 +306,6 @@ func TestRelevantUpdate(t *testing.T) {
 		if got := relevantUpdate(c.old, c.new); got != c.want {
 			t.Errorf("%s: relevantUpdate = %v, want %v", c.desc, got, c.want)
 		}
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	long := strings.Repeat("é", 600) // 1200 bytes
-	got := truncate(long, maxNote)
-	if len(got) > maxNote || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
-		t.Errorf("truncate: %d bytes, valid %v", len(got), utf8.ValidString(got))
-	}
-	if truncate("short", maxNote) != "short" {
-		t.Error("short notes must stay as they are")
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,6 +29,7 @@ import (
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/note"
 )
 
 // ControllerName names the controller and its events.
@@ -188,7 +188,7 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 // event reports on the binding's template, where users look, with the
 // binding as the related object; on the binding itself when it has no
 // template.
-func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, eventtype, reason, note string, args ...any) {
+func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, eventtype, reason, msg string, args ...any) {
 	if r.Recorder == nil {
 		return
 	}
@@ -199,24 +199,7 @@ func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, eventtype, reason, 
 		tpl.APIVersion, tpl.Kind = workv1alpha1.GroupVersion.String(), workv1alpha1.KindResourceTemplate
 		regarding, related = tpl, rb
 	}
-	r.Recorder.Eventf(regarding, related, eventtype, reason, eventAction, "%s", truncate(fmt.Sprintf(note, args...), maxNote))
-}
-
-// maxNote is the longest note the apiserver accepts (events.k8s.io/v1).
-const maxNote = 1024
-
-// truncate shortens s to at most n bytes without splitting a UTF-8
-// character; scheduler messages that list many clusters can be long.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "..."
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
+	r.Recorder.Eventf(regarding, related, eventtype, reason, eventAction, "%s", note.Truncate(fmt.Sprintf(msg, args...), note.MaxEvent))
 }
 
 func (r *Reconciler) now() time.Time {

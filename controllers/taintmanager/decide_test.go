@@ -14,6 +14,7 @@ import (
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/note"
 	"argosy.dev/argosy/internal/tolerations"
 )
 
@@ -169,7 +170,7 @@ func TestTasks(t *testing.T) {
 		a.Message != evs[0].message() || a.GracePeriodSeconds != nil || a.SuppressDeletion != nil {
 		t.Errorf("task %+v", a)
 	}
-	if b := got[1]; b.Replicas != nil || len(b.Message) > maxMessage || !strings.HasSuffix(b.Message, "...") {
+	if b := got[1]; b.Replicas != nil || len(b.Message) > note.MaxEvent || !strings.HasSuffix(b.Message, "...") {
 		t.Errorf("task without replicas and with a huge taint key: replicas %v, message of %d bytes", b.Replicas, len(b.Message))
 	}
 }

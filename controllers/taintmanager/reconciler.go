@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +22,7 @@ import (
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/note"
 )
 
 // ControllerName names the controller and its events.
@@ -40,9 +40,6 @@ const eventAction = "EvictFromCluster"
 
 // conflictRetry is how soon a pass whose write lost a race runs again.
 const conflictRetry = 200 * time.Millisecond
-
-// maxMessage is the longest task message the API accepts.
-const maxMessage = 1024
 
 // Reconciler adds eviction tasks to ResourceBindings.
 type Reconciler struct {
@@ -130,7 +127,7 @@ func tasks(rb *workv1alpha1.ResourceBinding, evictions []eviction, now time.Time
 			FromCluster:            e.cluster,
 			PurgeMode:              mode,
 			Reason:                 workv1alpha1.EvictionReasonTaintUntolerated,
-			Message:                truncate(e.message(), maxMessage),
+			Message:                note.Truncate(e.message(), note.MaxEvent),
 			Producer:               workv1alpha1.EvictionProducerTaintManager,
 			ClustersBeforeFailover: before,
 			CreationTimestamp:      &created,
@@ -168,7 +165,7 @@ func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, task *workv1alpha1.
 		regarding, related = tpl, rb
 	}
 	r.Recorder.Eventf(regarding, related, corev1.EventTypeNormal, EventReasonEvictWorkloadFromClusterSucceed, eventAction,
-		"%s: evicting the workload from %s (graceful eviction task added, purgeMode %s)", truncate(task.Message, 900), task.FromCluster, task.PurgeMode)
+		"%s: evicting the workload from %s (graceful eviction task added, purgeMode %s)", note.Truncate(task.Message, 900), task.FromCluster, task.PurgeMode)
 }
 
 func (r *Reconciler) now() time.Time {
@@ -176,18 +173,4 @@ func (r *Reconciler) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
-}
-
-// truncate shortens s to at most n bytes without splitting a UTF-8
-// character (a taint key is not length-checked by the API).
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "..."
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
 }

@@ -13,7 +13,10 @@ import (
 
 	"argosy.dev/argosy/internal/cli/clusters"
 	"argosy.dev/argosy/internal/cli/cmdutil"
+	"argosy.dev/argosy/internal/cli/describe"
 	"argosy.dev/argosy/internal/cli/get"
+	"argosy.dev/argosy/internal/cli/join"
+	"argosy.dev/argosy/internal/cli/promote"
 	"argosy.dev/argosy/internal/cli/rebalance"
 	"argosy.dev/argosy/internal/cli/wrap"
 )
@@ -39,9 +42,10 @@ func NewCommand(name string, streams genericiooptions.IOStreams) *cobra.Command 
 	root := &cobra.Command{
 		Use:   strings.ReplaceAll(name, " ", "-"),
 		Short: "Manage an Argosy fleet: member clusters, propagated workloads, templates",
-		Long: `Manage an Argosy fleet from the host cluster: taint and cordon member clusters,
-reschedule workloads, see where propagated objects run, and wrap native
-manifests into ResourceTemplates.`,
+		Long: `Manage an Argosy fleet from the host cluster: join, taint and cordon member
+clusters, see where propagated objects run and how they are doing, wrap
+native manifests into ResourceTemplates, take over objects already running
+in a member, and reschedule workloads.`,
 		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: name},
 		SilenceUsage:      true,
 		SilenceErrors:     true,
@@ -57,11 +61,11 @@ manifests into ResourceTemplates.`,
 		&cobra.Group{ID: "clusters", Title: "Cluster Management Commands:"},
 		&cobra.Group{ID: "workloads", Title: "Workload Commands:"},
 	)
-	for _, c := range []*cobra.Command{clusters.NewTaintCommand(f), clusters.NewCordonCommand(f), clusters.NewUncordonCommand(f)} {
+	for _, c := range []*cobra.Command{join.NewJoinCommand(f), join.NewUnjoinCommand(f), clusters.NewTaintCommand(f), clusters.NewCordonCommand(f), clusters.NewUncordonCommand(f)} {
 		c.GroupID = "clusters"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{get.NewCommand(f), rebalance.NewCommand(f), wrap.NewWrapCommand(f), wrap.NewApplyCommand(f)} {
+	for _, c := range []*cobra.Command{get.NewCommand(f), describe.NewCommand(f), wrap.NewWrapCommand(f), wrap.NewApplyCommand(f), promote.NewCommand(f), rebalance.NewCommand(f)} {
 		c.GroupID = "workloads"
 		root.AddCommand(c)
 	}

@@ -33,7 +33,7 @@ func TestHelpAndErrors(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "kubectl argosy [command]") {
 		t.Errorf("--help: exit %d, usage line missing:\n%s", code, out)
 	}
-	for _, c := range []string{"taint", "cordon", "uncordon", "rebalance", "get", "wrap", "apply"} {
+	for _, c := range []string{"join", "unjoin", "taint", "cordon", "uncordon", "rebalance", "get", "describe", "promote", "wrap", "apply"} {
 		if !strings.Contains(out, "\n  "+c+" ") {
 			t.Errorf("--help does not list %s", c)
 		}

@@ -247,3 +247,12 @@ func (p *proxyHeaderRoundTripper) RoundTrip(req *http.Request) (*http.Response, 
 
 // WrappedRoundTripper lets client-go's debugging helpers see through the wrapper.
 func (p *proxyHeaderRoundTripper) WrappedRoundTripper() http.RoundTripper { return p.rt }
+
+// RESTConfig is the client config the manager builds for cl from what the
+// host stores (the credentials Secret, spec.apiEndpoint, TLS and proxy
+// settings), with the same refusals, for tools that act on a member as the
+// manager would (`kubectl argosy promote`).
+func RESTConfig(ctx context.Context, host client.Reader, cl *clusterv1alpha1.Cluster) (*rest.Config, error) {
+	cfg, _, err := buildConfig(ctx, host, cl, "", clientSettings{QPS: 20, Burst: 40})
+	return cfg, err
+}

@@ -20,15 +20,12 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/cluster-api/util/kubeconfig"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	"argosy.dev/argosy/internal/membership"
 	"argosy.dev/argosy/internal/scheme"
 	"argosy.dev/argosy/test/fleet"
 )
@@ -37,7 +34,7 @@ import (
 const FieldOwner = "argosy-local-install"
 
 // SystemNamespace holds member credentials.
-const SystemNamespace = "argosy-system"
+const SystemNamespace = membership.SystemNamespace
 
 // Options say where the pieces are.
 type Options struct {
@@ -194,37 +191,23 @@ func waitEstablished(ctx context.Context, c client.Client, name string) error {
 }
 
 // RegisterMember creates the member's Cluster (push mode) and its
-// credentials Secret in cluster-api's kubeconfig format
-// (<cluster>-kubeconfig, key "value"), owned by the Cluster so that deleting
-// the Cluster deletes the credentials.
+// credentials Secret (the fleet's admin kubeconfig for it) in cluster-api's
+// kubeconfig format (<cluster>-kubeconfig, key "value"), owned by the
+// Cluster so that deleting the Cluster deletes the credentials, as `kubectl
+// argosy join` does with a ServiceAccount token.
 func RegisterMember(ctx context.Context, c client.Client, f *fleet.Fleet, name string) error {
 	spec, _ := f.Member(name)
-	secretName := name + "-kubeconfig"
-	cl := &clusterv1alpha1.Cluster{
-		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1alpha1.GroupVersion.String(), Kind: "Cluster"},
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: clusterv1alpha1.ClusterSpec{
-			SyncMode:    clusterv1alpha1.Push,
-			APIEndpoint: f.MemberEndpoint(name),
-			SecretRef:   &clusterv1alpha1.LocalSecretReference{Namespace: SystemNamespace, Name: secretName},
-			Provider:    spec.Provider,
-			Region:      spec.Region,
-			Zone:        spec.Zone,
-		},
-	}
-	if err := c.Patch(ctx, cl, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("registering cluster %s: %w", name, err)
-	}
-	owner := metav1.OwnerReference{
-		APIVersion: clusterv1alpha1.GroupVersion.String(), Kind: "Cluster",
-		Name: cl.Name, UID: cl.UID, BlockOwnerDeletion: ptr.To(true),
-	}
-	secret := kubeconfig.GenerateSecretWithOwner(client.ObjectKey{Namespace: SystemNamespace, Name: name}, f.MemberKubeconfig(name), owner)
-	secret.APIVersion, secret.Kind = "v1", "Secret"
-	if err := c.Patch(ctx, secret, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("writing credentials of cluster %s: %w", name, err)
-	}
-	return nil
+	_, err := membership.Register(ctx, c, membership.Registration{
+		Name:        name,
+		Namespace:   SystemNamespace,
+		Kubeconfig:  f.MemberKubeconfig(name),
+		APIEndpoint: f.MemberEndpoint(name),
+		Provider:    spec.Provider,
+		Region:      spec.Region,
+		Zone:        spec.Zone,
+		FieldOwner:  FieldOwner,
+	})
+	return err
 }
 
 // StartManager runs the manager binary against the host as a fleet process

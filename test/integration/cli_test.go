@@ -8,11 +8,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -24,6 +29,7 @@ import (
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/cli"
+	"argosy.dev/argosy/internal/membership"
 	"argosy.dev/argosy/internal/template"
 )
 
@@ -38,15 +44,7 @@ type cliResult struct {
 func cliRunner(t *testing.T) func(stdin string, args ...string) cliResult {
 	t.Helper()
 	dir := t.TempDir()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
-	kc.CurrentContext = "envtest"
-	path := filepath.Join(dir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
+	path := envtestKubeconfig(t, dir, nil)
 	return func(stdin string, args ...string) cliResult {
 		t.Helper()
 		var out, errOut bytes.Buffer
@@ -54,6 +52,25 @@ func cliRunner(t *testing.T) func(stdin string, args ...string) cliResult {
 		code := cli.Main(context.Background(), "kubectl-argosy", args, genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
 		return cliResult{code: code, out: out.String(), errOut: errOut.String()}
 	}
+}
+
+// envtestKubeconfig writes an admin kubeconfig of the envtest apiserver
+// (context envtest) into dir, after tweak, and returns its path.
+func envtestKubeconfig(t *testing.T, dir string, tweak func(*clientcmdapi.Config)) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
+	kc.CurrentContext = "envtest"
+	if tweak != nil {
+		tweak(kc)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // must fails the test unless the run exited 0 and printed want (a
@@ -192,6 +209,16 @@ func TestCLI(t *testing.T) {
 			return ok && strings.HasPrefix(last.out, "NAME "), last.out + last.errOut
 		})
 		t.Logf("get deployment:\n%s", last.out)
+		d := run("", "describe", "deployment", "cli-web", "-n", "cli-ns")
+		d.must(t, "describe", `(?m)^Template: +`+templateNS+`/`+rt.Name+`$`)
+		d.must(t, "describe", `(?m)^Policy: +PropagationPolicy cli-ns/cli-web$`)
+		d.must(t, "describe", `(?m)^Placement:\n  Cluster +Replicas\n  -+ +-+\n  cli-m1 +2\n  cli-m2 +1$`)
+		d.must(t, "describe", `(?m)^  binding +FullyApplied +\S+ `)
+		d.must(t, "describe", `(?m)^  Normal +ApplyPolicySucceed +\S+ +\S+ +resourcetemplate `)
+		t.Logf("describe:\n%s", d.out)
+		if r := run("", "describe", "deployment", "nope", "-n", "cli-ns"); r.code == 0 || !strings.Contains(r.errOut, `deployment "cli-ns/nope" not found`) {
+			t.Errorf("describe of a missing object: exit %d, stderr %q", r.code, r.errOut)
+		}
 		run("", "get", "deploy", "-A").must(t, "get deploy -A", `(?m)^cli-ns +cli-web +cli-m1 +0/2`)
 		run("", "get", "deployment", "cli-web", "-n", "cli-ns", "-o", "json").must(t, "get deployment -o json", `(?s)^\{\n.*"kind": "ResourceBinding",.*"name": "`+rt.Name+`"`)
 		r := run("", "get", "deployment", "cli-web", "-n", "other")
@@ -280,4 +307,218 @@ func taintList(ts []corev1.Taint) string {
 		s = append(s, t.ToString())
 	}
 	return strings.Join(s, ",")
+}
+
+// playTokenController fills the token Secret of a join as the member's
+// kube-controller-manager would (envtest runs none), until ctx ends.
+func playTokenController(ctx context.Context, t *testing.T, secret client.ObjectKey, token string) {
+	go func() {
+		_ = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			var s corev1.Secret
+			if err := k8sClient.Get(ctx, secret, &s); err != nil || len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
+				return false, nil
+			}
+			s.Data = map[string][]byte{corev1.ServiceAccountTokenKey: []byte(token), corev1.ServiceAccountRootCAKey: cfg.CAData}
+			if err := k8sClient.Update(ctx, &s); err != nil {
+				t.Logf("filling token Secret %s: %v", secret, err)
+			}
+			return false, nil
+		})
+	}()
+}
+
+// TestCLIJoinAndUnjoin joins the envtest apiserver as a member of itself:
+// the member gets the ServiceAccount, RBAC and token Secret, the host the
+// credentials Secret (the token, the CA read from a file the kubeconfig
+// names relative to itself) and the Cluster; joining again updates in
+// place and keeps taints; unjoin removes both sides. Kubeconfigs with
+// auth-provider plugins or unreadable files are refused before anything is
+// written.
+func TestCLIJoinAndUnjoin(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run := cliRunner(t)
+	const name = "cli-joined"
+	names := membership.NamesFor(name)
+	playTokenController(ctx, t, client.ObjectKey{Namespace: names.Namespace, Name: names.Secret}, "sa-token-1")
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), cfg.CAData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	memberKC := envtestKubeconfig(t, dir, func(kc *clientcmdapi.Config) {
+		kc.Clusters["envtest"].CertificateAuthorityData = nil
+		kc.Clusters["envtest"].CertificateAuthority = "ca.crt" // relative to the kubeconfig
+	})
+	t.Cleanup(func() { run("", "unjoin", name, "--cluster-kubeconfig", memberKC, "--ignore-not-found") })
+
+	run("", "join", name, "--cluster-kubeconfig", memberKC, "--cluster-zone", "z1", "--token-timeout", "20s").
+		must(t, "join", `^cluster/`+name+` joined\n$`)
+	cl := getCluster(t, name)
+	if cl.Spec.APIEndpoint != cfg.Host || cl.Spec.Zone != "z1" || cl.Spec.SecretRef == nil || cl.Spec.SecretRef.Name != name+"-kubeconfig" {
+		t.Fatalf("Cluster spec %+v", cl.Spec)
+	}
+	var sec corev1.Secret
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: "argosy-system", Name: name + "-kubeconfig"}, &sec); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := clientcmd.Load(sec.Data["value"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := stored.Clusters[stored.Contexts[stored.CurrentContext].Cluster]
+	su := stored.AuthInfos[stored.Contexts[stored.CurrentContext].AuthInfo]
+	if sc.Server != cfg.Host || !bytes.Equal(sc.CertificateAuthorityData, cfg.CAData) || sc.CertificateAuthority != "" {
+		t.Errorf("stored cluster %+v: want the server and the CA file's content", sc)
+	}
+	if su.Token != "sa-token-1" || len(su.ClientCertificateData) > 0 {
+		t.Errorf("stored user %+v: want only the ServiceAccount token", su)
+	}
+	if len(sec.OwnerReferences) != 1 || sec.OwnerReferences[0].UID != cl.UID {
+		t.Errorf("credentials owners %+v, want the Cluster", sec.OwnerReferences)
+	}
+	var crb rbacv1.ClusterRoleBinding
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: names.ClusterRole}, &crb); err != nil {
+		t.Fatal(err)
+	}
+	if crb.RoleRef.Name != names.ClusterRole || len(crb.Subjects) != 1 || crb.Subjects[0].Name != names.ServiceAccount {
+		t.Errorf("ClusterRoleBinding %+v", crb)
+	}
+	var cr rbacv1.ClusterRole
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: names.ClusterRole}, &cr); err != nil || !equality.Semantic.DeepEqual(cr.Rules, membership.MemberRules()) {
+		t.Errorf("ClusterRole %+v, %v", cr.Rules, err)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: names.Namespace, Name: names.ServiceAccount}, &corev1.ServiceAccount{}); err != nil {
+		t.Error(err)
+	}
+
+	// Joining again updates in place and keeps what others wrote.
+	run("", "taint", "clusters", name, "cli-joined:NoSchedule").must(t, "taint", `tainted`)
+	before := getCluster(t, name)
+	run("", "join", name, "--cluster-kubeconfig", memberKC, "--cluster-zone", "z1", "--token-timeout", "20s").must(t, "join again", `^cluster/`+name+` joined\n$`)
+	if after := getCluster(t, name); after.Generation != before.Generation || findTaint(after.Spec.Taints, "cli-joined", corev1.TaintEffectNoSchedule) == nil {
+		t.Errorf("join again: generation %d -> %d, taints %s", before.Generation, after.Generation, taintList(after.Spec.Taints))
+	}
+
+	// Refused before anything is written.
+	for what, c := range map[string]struct {
+		tweak   func(*clientcmdapi.Config)
+		wantErr string
+	}{
+		"auth-provider": {func(kc *clientcmdapi.Config) {
+			kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{AuthProvider: &clientcmdapi.AuthProviderConfig{Name: "oidc"}}
+		}, `user "admin" of context "envtest" uses the auth-provider plugin "oidc", which kubectl-argosy does not run`},
+		"missing client key file": {func(kc *clientcmdapi.Config) {
+			kc.AuthInfos["admin"].ClientKeyData, kc.AuthInfos["admin"].ClientKey = nil, "/nonexistent/admin.key"
+		}, `names the file /nonexistent/admin.key (client-key), which cannot be read to embed it`},
+	} {
+		kc := envtestKubeconfig(t, t.TempDir(), c.tweak)
+		r := run("", "join", "cli-refused", "--cluster-kubeconfig", kc)
+		if r.code == 0 || !strings.Contains(r.errOut, c.wantErr) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", what, r.code, r.errOut, c.wantErr)
+		}
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: "cli-refused"}, &clusterv1alpha1.Cluster{}); !apierrors.IsNotFound(err) {
+		t.Errorf("refused join left a Cluster: %v", err)
+	}
+	if r := run("", "join", "Bad_Name", "--cluster-kubeconfig", memberKC); r.code == 0 || !strings.Contains(r.errOut, `cluster name "Bad_Name"`) {
+		t.Errorf("bad name: exit %d, stderr %q", r.code, r.errOut)
+	}
+
+	run("", "unjoin", name, "--cluster-kubeconfig", memberKC).must(t, "unjoin", `^deleted in the member: secret/`+names.Secret+`, clusterrolebinding/`+names.ClusterRole+`, clusterrole/`+names.ClusterRole+`, serviceaccount/`+names.ServiceAccount+`\ncluster/`+name+` unjoined\n$`)
+	for _, obj := range []client.Object{
+		&clusterv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-system", Name: name + "-kubeconfig"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: names.Namespace, Name: names.Secret}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: names.Namespace, Name: names.ServiceAccount}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: names.ClusterRole}},
+	} {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+			t.Errorf("%T %s after unjoin: %v", obj, obj.GetName(), err)
+		}
+	}
+	// The shared namespace stays: here it is the host's own.
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: "argosy-system"}, &corev1.Namespace{}); err != nil {
+		t.Errorf("argosy-system after unjoin: %v", err)
+	}
+	if r := run("", "unjoin", name); r.code == 0 || !strings.Contains(r.errOut, `cluster "`+name+`" not found`) {
+		t.Errorf("unjoin again: exit %d, stderr %q", r.code, r.errOut)
+	}
+	run("", "unjoin", name, "--ignore-not-found").must(t, "unjoin --ignore-not-found", `^$`)
+}
+
+// TestCLIPromote promotes a Deployment of the envtest apiserver (standing
+// in for member cli-pm1): the policy places it on that cluster with
+// Overwrite and claims the template, which wraps the object without what
+// the cluster set.
+func TestCLIPromote(t *testing.T) {
+	ctx := context.Background()
+	run := cliRunner(t)
+	labelledClusters(t, map[string]map[string]string{"cli-pm1": nil})
+	const ns = "cli-promote"
+	createNamespace(t, ns)
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy", Annotations: map[string]string{"deployment.kubernetes.io/revision": "1", "team": "a"}},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "legacy"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "legacy"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
+			},
+		},
+	}
+	if err := k8sClient.Create(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), dep) })
+	name := template.Name("apps", "Deployment", ns, "legacy")
+	kc := envtestKubeconfig(t, t.TempDir(), nil)
+
+	// Without --cluster-kubeconfig the host's stored credentials are used;
+	// this Cluster has none.
+	r := run("", "promote", "deployment", "legacy", "-n", ns, "-C", "cli-pm1")
+	if r.code == 0 || !strings.Contains(r.errOut, "reading the credentials Secret argosy-system/cli-pm1-kubeconfig of cluster cli-pm1") {
+		t.Errorf("promote without credentials: exit %d, stderr %q", r.code, r.errOut)
+	}
+	if r := run("", "promote", "deployment", "legacy", "-n", ns, "-C", "no-such"); r.code == 0 || !strings.Contains(r.errOut, `cluster "no-such" not found on the host`) {
+		t.Errorf("promote to a missing cluster: exit %d, stderr %q", r.code, r.errOut)
+	}
+	r = run("", "promote", "deploy", "legacy", "-n", ns, "-C", "cli-pm1", "--cluster-kubeconfig", kc, "--dry-run")
+	r.must(t, "promote --dry-run", `(?s)^apiVersion: policy\.argosy\.dev/v1alpha1\nkind: PropagationPolicy\n.*conflictResolution: Overwrite.*\n---\napiVersion: work\.argosy\.dev/v1alpha1\nkind: ResourceTemplate\n`)
+	if _, err := getTemplate(ctx, name); !apierrors.IsNotFound(err) {
+		t.Fatalf("--dry-run stored a template: %v", err)
+	}
+
+	run("", "promote", "deploy", "legacy", "-n", ns, "-C", "cli-pm1", "--cluster-kubeconfig", kc).must(t, "promote",
+		`^propagationpolicy\.policy\.argosy\.dev/`+name+` serverside-applied\nresourcetemplate\.work\.argosy\.dev/`+name+` serverside-applied\n$`)
+	t.Cleanup(func() {
+		_ = k8sClient.Delete(context.Background(), &workv1alpha1.ResourceTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: templateNS, Name: name}})
+		_ = k8sClient.Delete(context.Background(), &workv1alpha1.ResourceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: templateNS, Name: name}})
+		_ = k8sClient.Delete(context.Background(), &policyv1alpha1.PropagationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	})
+	var pp policyv1alpha1.PropagationPolicy
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &pp); err != nil {
+		t.Fatal(err)
+	}
+	if pp.Spec.ConflictResolution != policyv1alpha1.ConflictOverwrite || pp.Spec.Placement.ClusterAffinity == nil ||
+		!equality.Semantic.DeepEqual(pp.Spec.Placement.ClusterAffinity.ClusterNames, []string{"cli-pm1"}) {
+		t.Errorf("policy spec %+v", pp.Spec)
+	}
+	claimedBy(t, name, &workv1alpha1.PolicyReference{Kind: "PropagationPolicy", Namespace: ns, Name: name})
+	rt, err := getTemplate(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrapped map[string]any
+	if err := yaml.Unmarshal(rt.Spec.Template.Raw, &wrapped); err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: wrapped}
+	if u.GetUID() != "" || u.GetResourceVersion() != "" || len(u.GetManagedFields()) > 0 || u.GetAnnotations()["team"] != "a" ||
+		u.GetAnnotations()["deployment.kubernetes.io/revision"] != "" {
+		t.Errorf("wrapped object kept what the cluster set, or lost what the user set: %v", wrapped)
+	}
+	if _, has := wrapped["status"]; has {
+		t.Error("wrapped object has a status")
+	}
 }

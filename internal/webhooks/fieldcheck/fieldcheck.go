@@ -6,15 +6,19 @@
 package fieldcheck
 
 import (
+	"context"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 )
@@ -150,4 +154,37 @@ func Tolerations(path *field.Path, tols []corev1.Toleration) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// SpecValidator is the typed validator of a kind whose whole validation is
+// a check of its spec: Check gets the spec and the object's namespace
+// (empty for cluster-scoped kinds). Updates that leave the spec unchanged
+// are never judged, so that metadata writes (finalizers, labels) to an
+// object an earlier, more lenient version admitted do not fail.
+type SpecValidator[T client.Object, S any] struct {
+	GroupKind schema.GroupKind
+	Spec      func(T) S
+	Check     func(spec S, namespace string) field.ErrorList
+}
+
+func (v *SpecValidator[T, S]) validate(obj T) error {
+	return Invalid(v.GroupKind, obj.GetName(), v.Check(v.Spec(obj), obj.GetNamespace()))
+}
+
+// ValidateCreate judges the spec.
+func (v *SpecValidator[T, S]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
+	return nil, v.validate(obj)
+}
+
+// ValidateUpdate judges a changed spec only.
+func (v *SpecValidator[T, S]) ValidateUpdate(_ context.Context, old, obj T) (admission.Warnings, error) {
+	if equality.Semantic.DeepEqual(v.Spec(old), v.Spec(obj)) {
+		return nil, nil
+	}
+	return nil, v.validate(obj)
+}
+
+// ValidateDelete allows every deletion.
+func (v *SpecValidator[T, S]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
+	return nil, nil
 }

@@ -15,14 +15,11 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	engine "argosy.dev/argosy/internal/overrides"
@@ -42,14 +39,18 @@ type Validator struct {
 // SetupWithManager registers the webhooks of both kinds.
 func (v *Validator) SetupWithManager(_ context.Context, mgr ctrl.Manager) error {
 	if err := ctrl.NewWebhookManagedBy(mgr, &policyv1alpha1.OverridePolicy{}).
-		WithValidator(&kindValidator[*policyv1alpha1.OverridePolicy]{v: v, kind: policyv1alpha1.KindOverridePolicy,
-			spec: func(p *policyv1alpha1.OverridePolicy) *policyv1alpha1.OverrideSpec { return &p.Spec }}).
+		WithValidator(&fieldcheck.SpecValidator[*policyv1alpha1.OverridePolicy, *policyv1alpha1.OverrideSpec]{
+			GroupKind: policyv1alpha1.GroupVersion.WithKind(policyv1alpha1.KindOverridePolicy).GroupKind(),
+			Spec:      func(p *policyv1alpha1.OverridePolicy) *policyv1alpha1.OverrideSpec { return &p.Spec },
+			Check:     v.checker(policyv1alpha1.KindOverridePolicy)}).
 		Complete(); err != nil {
 		return err
 	}
 	return ctrl.NewWebhookManagedBy(mgr, &policyv1alpha1.ClusterOverridePolicy{}).
-		WithValidator(&kindValidator[*policyv1alpha1.ClusterOverridePolicy]{v: v, kind: policyv1alpha1.KindClusterOverridePolicy,
-			spec: func(p *policyv1alpha1.ClusterOverridePolicy) *policyv1alpha1.OverrideSpec { return &p.Spec }}).
+		WithValidator(&fieldcheck.SpecValidator[*policyv1alpha1.ClusterOverridePolicy, *policyv1alpha1.OverrideSpec]{
+			GroupKind: policyv1alpha1.GroupVersion.WithKind(policyv1alpha1.KindClusterOverridePolicy).GroupKind(),
+			Spec:      func(p *policyv1alpha1.ClusterOverridePolicy) *policyv1alpha1.OverrideSpec { return &p.Spec },
+			Check:     v.checker(policyv1alpha1.KindClusterOverridePolicy)}).
 		Complete()
 }
 
@@ -147,30 +148,9 @@ func operation(p *field.Path, pathField, pointer string, op policyv1alpha1.Overr
 	return errs
 }
 
-type kindValidator[T client.Object] struct {
-	v    *Validator
-	kind string
-	spec func(T) *policyv1alpha1.OverrideSpec
-}
-
-func (k *kindValidator[T]) validate(obj T) error {
-	gk := policyv1alpha1.GroupVersion.WithKind(k.kind).GroupKind()
-	return fieldcheck.Invalid(gk, obj.GetName(), k.v.ValidateSpec(k.spec(obj), obj.GetNamespace(), k.kind))
-}
-
-func (k *kindValidator[T]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
-	return nil, k.validate(obj)
-}
-
-// ValidateUpdate judges only a changed spec, so that metadata writes to a
-// policy accepted by an earlier version never fail.
-func (k *kindValidator[T]) ValidateUpdate(_ context.Context, old, obj T) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(k.spec(old), k.spec(obj)) {
-		return nil, nil
+// checker binds ValidateSpec to one kind.
+func (v *Validator) checker(kind string) func(*policyv1alpha1.OverrideSpec, string) field.ErrorList {
+	return func(spec *policyv1alpha1.OverrideSpec, namespace string) field.ErrorList {
+		return v.ValidateSpec(spec, namespace, kind)
 	}
-	return nil, k.validate(obj)
-}
-
-func (k *kindValidator[T]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
-	return nil, nil
 }

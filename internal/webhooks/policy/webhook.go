@@ -10,14 +10,12 @@ package policy
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	"argosy.dev/argosy/internal/policydefaults"
@@ -44,13 +42,17 @@ type Defaulter struct {
 func (d *Defaulter) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := ctrl.NewWebhookManagedBy(mgr, &policyv1alpha1.PropagationPolicy{}).
 		WithDefaulter(&kindDefaulter[*policyv1alpha1.PropagationPolicy]{d: d, spec: ppSpec}).
-		WithValidator(&kindValidator[*policyv1alpha1.PropagationPolicy]{d: d, spec: ppSpec, kind: policyv1alpha1.KindPropagationPolicy}).
+		WithValidator(&fieldcheck.SpecValidator[*policyv1alpha1.PropagationPolicy, *policyv1alpha1.PropagationSpec]{
+			GroupKind: policyv1alpha1.GroupVersion.WithKind(policyv1alpha1.KindPropagationPolicy).GroupKind(),
+			Spec:      ppSpec, Check: d.checker(policyv1alpha1.KindPropagationPolicy)}).
 		Complete(); err != nil {
 		return err
 	}
 	return ctrl.NewWebhookManagedBy(mgr, &policyv1alpha1.ClusterPropagationPolicy{}).
 		WithDefaulter(&kindDefaulter[*policyv1alpha1.ClusterPropagationPolicy]{d: d, spec: cppSpec}).
-		WithValidator(&kindValidator[*policyv1alpha1.ClusterPropagationPolicy]{d: d, spec: cppSpec, kind: policyv1alpha1.KindClusterPropagationPolicy}).
+		WithValidator(&fieldcheck.SpecValidator[*policyv1alpha1.ClusterPropagationPolicy, *policyv1alpha1.PropagationSpec]{
+			GroupKind: policyv1alpha1.GroupVersion.WithKind(policyv1alpha1.KindClusterPropagationPolicy).GroupKind(),
+			Spec:      cppSpec, Check: d.checker(policyv1alpha1.KindClusterPropagationPolicy)}).
 		Complete()
 }
 
@@ -128,8 +130,8 @@ func (d *Defaulter) ValidateSpec(spec *policyv1alpha1.PropagationSpec, namespace
 	return errs
 }
 
-// kindDefaulter and kindValidator adapt Defaulter to one policy kind: the
-// webhook builder takes one typed defaulter and validator per kind, and
+// kindDefaulter adapts Defaulter to one policy kind: the
+// webhook builder takes one typed defaulter per kind, and
 // both kinds share PropagationSpec.
 type kindDefaulter[T client.Object] struct {
 	d    *Defaulter
@@ -142,31 +144,9 @@ func (k *kindDefaulter[T]) Default(_ context.Context, obj T) error {
 	return nil
 }
 
-type kindValidator[T client.Object] struct {
-	d    *Defaulter
-	spec func(T) *policyv1alpha1.PropagationSpec
-	kind string
-}
-
-func (k *kindValidator[T]) validate(obj T) error {
-	gk := policyv1alpha1.GroupVersion.WithKind(k.kind).GroupKind()
-	return fieldcheck.Invalid(gk, obj.GetName(), k.d.ValidateSpec(k.spec(obj), obj.GetNamespace(), k.kind))
-}
-
-func (k *kindValidator[T]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
-	return nil, k.validate(obj)
-}
-
-// ValidateUpdate judges only a changed spec: metadata writes (finalizers,
-// labels) to a policy accepted by an earlier, more lenient version must not
-// fail.
-func (k *kindValidator[T]) ValidateUpdate(_ context.Context, old, obj T) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(k.spec(old), k.spec(obj)) {
-		return nil, nil
+// checker binds ValidateSpec to one kind.
+func (d *Defaulter) checker(kind string) func(*policyv1alpha1.PropagationSpec, string) field.ErrorList {
+	return func(spec *policyv1alpha1.PropagationSpec, namespace string) field.ErrorList {
+		return d.ValidateSpec(spec, namespace, kind)
 	}
-	return nil, k.validate(obj)
-}
-
-func (k *kindValidator[T]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
-	return nil, nil
 }
