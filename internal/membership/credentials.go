@@ -33,4 +33,3 @@ func StoredConfig(ctx context.Context, host client.Reader, name string) (*rest.C
 	}
 	return cfg, nil
 }
-

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
+	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/template"
 	"argosy.dev/argosy/test/install"
@@ -118,5 +120,39 @@ func TestHostCallsManagerWebhooks(t *testing.T) {
 	}
 	if err := hostClient.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "metadata.name") {
 		t.Errorf("a template with a wrong name: %v, want a metadata.name error", err)
+	}
+
+	// The wrapped object is checked by a dry run on the host: the
+	// apiserver's own field error, under spec.template.
+	invalid := &workv1alpha1.ResourceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-templates"},
+		Spec: workv1alpha1.ResourceTemplateSpec{Template: runtime.RawExtension{Raw: []byte(`{"apiVersion":"apps/v1","kind":"Deployment",
+"metadata":{"name":"e2e-invalid"},"spec":{"replicas":-1,"selector":{"matchLabels":{"app":"x"}},
+"template":{"metadata":{"labels":{"app":"x"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`)}},
+	}
+	if err := hostClient.Create(ctx, invalid); err == nil || !strings.Contains(err.Error(), "spec.template.spec.replicas") {
+		_ = hostClient.Delete(ctx, invalid)
+		t.Errorf("a template wrapping a Deployment with replicas -1: %v, want a spec.template.spec.replicas error", err)
+	}
+
+	// Policies get Karmada's default tolerations from the mutating webhook.
+	pp := &policyv1alpha1.PropagationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e2e-webhook-defaults"},
+		Spec: policyv1alpha1.PropagationSpec{
+			ResourceSelectors: []policyv1alpha1.ResourceSelector{{APIVersion: "v1", Kind: "ConfigMap", Name: "e2e-none"}},
+		},
+	}
+	if err := hostClient.Create(ctx, pp); err != nil {
+		t.Fatalf("creating a PropagationPolicy through the webhooks: %v", err)
+	}
+	t.Cleanup(func() { _ = hostClient.Delete(ctx, pp) })
+	var keys []string
+	for _, tol := range pp.Spec.Placement.ClusterTolerations {
+		if tol.Effect == corev1.TaintEffectNoExecute && tol.TolerationSeconds != nil && *tol.TolerationSeconds == 300 {
+			keys = append(keys, tol.Key)
+		}
+	}
+	if want := []string{clusterv1alpha1.TaintClusterNotReady, clusterv1alpha1.TaintClusterUnreachable}; !slices.Equal(keys, want) {
+		t.Errorf("default tolerations for %v, want %v", keys, want)
 	}
 }
