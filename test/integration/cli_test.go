@@ -477,7 +477,7 @@ func TestCLIPromote(t *testing.T) {
 	// Without --cluster-kubeconfig the host's stored credentials are used;
 	// this Cluster has none.
 	r := run("", "promote", "deployment", "legacy", "-n", ns, "-C", "cli-pm1")
-	if r.code == 0 || !strings.Contains(r.errOut, "reading the credentials Secret argosy-system/cli-pm1-kubeconfig of cluster cli-pm1") {
+	if r.code == 0 || !strings.Contains(r.errOut, "cluster cli-pm1: the credentials Secret argosy-system/cli-pm1-kubeconfig does not exist") {
 		t.Errorf("promote without credentials: exit %d, stderr %q", r.code, r.errOut)
 	}
 	if r := run("", "promote", "deployment", "legacy", "-n", ns, "-C", "no-such"); r.code == 0 || !strings.Contains(r.errOut, `cluster "no-such" not found on the host`) {
