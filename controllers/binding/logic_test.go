@@ -226,7 +226,8 @@ func TestApplyObject(t *testing.T) {
 	}
 	want := map[string]any{
 		"apiVersion": "work.argosy.dev/v1alpha1", "kind": "Work",
-		"metadata": map[string]any{"name": "rb", "namespace": "argosy-es-c1", "annotations": map[string]any{"a": "b"}},
+		"metadata": map[string]any{"name": "rb", "namespace": "argosy-es-c1", "annotations": map[string]any{"a": "b"},
+			"finalizers": []any{workv1alpha1.WorkFinalizer}},
 		"spec": map[string]any{
 			"workload": map[string]any{"manifests": []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 				"metadata": map[string]any{"name": "c"}, "data": map[string]any{"n": "1"}, "x": map[string]any{"n": int64(2)}}}},

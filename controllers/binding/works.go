@@ -130,8 +130,12 @@ func applyObject(namespace, name string, v *workView) (*unstructured.Unstructure
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": workv1alpha1.GroupVersion.String(),
 		"kind":       workv1alpha1.KindWork,
-		"metadata":   map[string]any{"name": name, "namespace": namespace, "annotations": annotations},
-		"spec":       spec,
+		// The execution controller's finalizer comes with the Work, so that
+		// it does not cost a second write per Work; that controller still
+		// adds it to Works created without it and is the one to remove it.
+		"metadata": map[string]any{"name": name, "namespace": namespace, "annotations": annotations,
+			"finalizers": []any{workv1alpha1.WorkFinalizer}},
+		"spec": spec,
 	}}, nil
 }
 

@@ -158,6 +158,10 @@ func skeleton(rt *workv1alpha1.ResourceTemplate) *workv1alpha1.ResourceBinding {
 				Controller:         ptr.To(true),
 				BlockOwnerDeletion: ptr.To(true),
 			}},
+			// The binding controller's finalizer comes with the binding, so
+			// that it does not cost a second write per binding; that
+			// controller still adds it where it is missing, and removes it.
+			Finalizers: []string{workv1alpha1.BindingFinalizer},
 		},
 	}
 }
@@ -385,6 +389,11 @@ func ownedView(b *workv1alpha1.ResourceBinding, owner *workv1alpha1.ResourceTemp
 func (r *Reconciler) apply(ctx context.Context, rt *workv1alpha1.ResourceTemplate, desired, existing *workv1alpha1.ResourceBinding) (bool, error) {
 	// A JSON round trip gives desired the shape the apiserver returns
 	// (empty lists and maps omitted, quantities parsed back).
+	if existing != nil && !existing.DeletionTimestamp.IsZero() {
+		// Going away: nothing to update, and a terminating object may not
+		// get its finalizer back once the binding controller removed it.
+		return false, nil
+	}
 	raw, err := json.Marshal(desired)
 	if err != nil {
 		return false, err
