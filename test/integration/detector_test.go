@@ -632,10 +632,11 @@ func TestDetectorWritesOncePerObject(t *testing.T) {
 	t.Logf("%d templates: %v binding applies, %v template status applies", n, bindings, statuses)
 	// The detector applies each binding once and each template's
 	// status.policy once; the status controller, in the same manager,
-	// applies the rest of the template's status at most twice on the way
-	// (waiting for the claim, then the scheduling outcome).
-	if bindings != n || statuses < n || statuses > 3*n {
-		t.Errorf("%v binding writes and %v template status writes for %d templates, want %d and %d to %d", bindings, statuses, n, n, n, 3*n)
+	// applies the rest of the template's status on the way (waiting for the
+	// claim, then the scheduling outcome, sometimes a step in between
+	// depending on which event it sees first): at most three more.
+	if bindings != n || statuses < n || statuses > 4*n {
+		t.Errorf("%v binding writes and %v template status writes for %d templates, want %d and %d to %d", bindings, statuses, n, n, n, 4*n)
 	}
 	settled := requestCount(t, "APPLY", "resourcetemplates", "status")
 	time.Sleep(2 * time.Second)
