@@ -39,7 +39,7 @@ var (
 func pluginBinary(t *testing.T) string {
 	t.Helper()
 	pluginOnce.Do(func() {
-		if pluginDir, pluginErr = os.MkdirTemp("", "argosy-e2e-plugin-"); pluginErr != nil {
+		if pluginDir, pluginErr = os.MkdirTemp(workDir, "plugin-"); pluginErr != nil {
 			return
 		}
 		build := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "kubectl-argosy"), "./cmd/kubectl-argosy")

@@ -32,6 +32,9 @@ var (
 	hostClient client.Client
 	binDir     string
 	repoRoot   string
+	// workDir holds the suite's builds and fleet; removed when every test
+	// passed, kept with the fleet logs otherwise.
+	workDir string
 )
 
 func TestMain(m *testing.M) {
@@ -57,6 +60,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	workDir = dir
 	manager := filepath.Join(dir, "manager")
 	build := exec.CommandContext(ctx, "go", "build", "-o", manager, "./cmd/manager")
 	build.Dir, build.Stdout, build.Stderr = repoRoot, os.Stderr, os.Stderr
