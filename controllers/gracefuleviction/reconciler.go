@@ -19,8 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +27,7 @@ import (
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/bindingevent"
 	"argosy.dev/argosy/internal/note"
 )
 
@@ -192,13 +191,7 @@ func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, eventtype, reason, 
 	if r.Recorder == nil {
 		return
 	}
-	var regarding, related runtime.Object = rb, nil
-	if owner := metav1.GetControllerOf(rb); owner != nil && owner.Kind == workv1alpha1.KindResourceTemplate {
-		tpl := &workv1alpha1.ResourceTemplate{}
-		tpl.Namespace, tpl.Name, tpl.UID = rb.Namespace, owner.Name, owner.UID
-		tpl.APIVersion, tpl.Kind = workv1alpha1.GroupVersion.String(), workv1alpha1.KindResourceTemplate
-		regarding, related = tpl, rb
-	}
+	regarding, related := bindingevent.Targets(rb)
 	r.Recorder.Eventf(regarding, related, eventtype, reason, eventAction, "%s", note.Truncate(fmt.Sprintf(msg, args...), note.MaxEvent))
 }
 

@@ -26,6 +26,7 @@ import (
 
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/bindingevent"
 	"argosy.dev/argosy/internal/member"
 	sched "argosy.dev/argosy/internal/scheduler"
 )
@@ -367,13 +368,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, rb *workv1alpha1.ResourceB
 
 // event reports the outcome on the template, where users look.
 func (r *Reconciler) event(ctx context.Context, rb *workv1alpha1.ResourceBinding, o outcome) {
-	owner := metav1.GetControllerOf(rb)
-	if r.Recorder == nil || owner == nil {
+	tpl := bindingevent.Template(rb)
+	if r.Recorder == nil || tpl == nil {
 		return
 	}
-	tpl := &workv1alpha1.ResourceTemplate{}
-	tpl.Namespace, tpl.Name, tpl.UID = rb.Namespace, owner.Name, owner.UID
-	tpl.APIVersion, tpl.Kind = workv1alpha1.GroupVersion.String(), "ResourceTemplate"
 	if o.status == metav1.ConditionTrue {
 		r.Recorder.Event(tpl, corev1.EventTypeNormal, "ScheduleBindingSucceed", o.message)
 		return

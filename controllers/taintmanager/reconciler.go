@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,6 +21,7 @@ import (
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
+	"argosy.dev/argosy/internal/bindingevent"
 	"argosy.dev/argosy/internal/note"
 )
 
@@ -157,13 +157,7 @@ func (r *Reconciler) event(rb *workv1alpha1.ResourceBinding, task *workv1alpha1.
 	if r.Recorder == nil {
 		return
 	}
-	var regarding, related runtime.Object = rb, nil
-	if owner := metav1.GetControllerOf(rb); owner != nil && owner.Kind == workv1alpha1.KindResourceTemplate {
-		tpl := &workv1alpha1.ResourceTemplate{}
-		tpl.Namespace, tpl.Name, tpl.UID = rb.Namespace, owner.Name, owner.UID
-		tpl.APIVersion, tpl.Kind = workv1alpha1.GroupVersion.String(), workv1alpha1.KindResourceTemplate
-		regarding, related = tpl, rb
-	}
+	regarding, related := bindingevent.Targets(rb)
 	r.Recorder.Eventf(regarding, related, corev1.EventTypeNormal, EventReasonEvictWorkloadFromClusterSucceed, eventAction,
 		"%s: evicting the workload from %s (graceful eviction task added, purgeMode %s)", note.Truncate(task.Message, 900), task.FromCluster, task.PurgeMode)
 }

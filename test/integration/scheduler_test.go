@@ -71,9 +71,15 @@ func healthTolerations() []corev1.Toleration {
 
 func deploymentTemplate(t *testing.T, name string, replicas int) *workv1alpha1.ResourceTemplate {
 	t.Helper()
+	return deploymentTemplateIn(t, "default", name, replicas)
+}
+
+// deploymentTemplateIn is the template of an nginx Deployment ns/name.
+func deploymentTemplateIn(t *testing.T, ns, name string, replicas int) *workv1alpha1.ResourceTemplate {
+	t.Helper()
 	raw, err := json.Marshal(map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": name, "namespace": "default"},
+		"metadata": map[string]any{"name": name, "namespace": ns},
 		"spec": map[string]any{
 			"replicas": replicas,
 			"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
@@ -87,7 +93,7 @@ func deploymentTemplate(t *testing.T, name string, replicas int) *workv1alpha1.R
 		t.Fatal(err)
 	}
 	return &workv1alpha1.ResourceTemplate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-templates", Name: template.Name("apps", "Deployment", "default", name)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: templateNS, Name: template.Name("apps", "Deployment", ns, name)},
 		Spec:       workv1alpha1.ResourceTemplateSpec{Template: runtime.RawExtension{Raw: raw}},
 	}
 }

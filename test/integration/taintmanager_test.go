@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,7 +20,6 @@ import (
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/controllers/taintmanager"
-	"argosy.dev/argosy/internal/template"
 )
 
 // The taint manager's tests use their own namespace, Clusters and
@@ -59,25 +56,7 @@ func taintWorkload(t *testing.T, name string, replicas int, clusters []string, t
 			},
 		},
 	}
-	raw, err := json.Marshal(map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": name, "namespace": taintNS},
-		"spec": map[string]any{
-			"replicas": replicas,
-			"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{"app": name}},
-				"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx"}}},
-			},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &workv1alpha1.ResourceTemplate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: templateNS, Name: template.Name("apps", "Deployment", taintNS, name)},
-		Spec:       workv1alpha1.ResourceTemplateSpec{Template: runtime.RawExtension{Raw: raw}},
-	}
+	rt := deploymentTemplateIn(t, taintNS, name, replicas)
 	create(t, pp)
 	create(t, rt)
 	return rt.Name
