@@ -7,18 +7,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 )
 
-// ledger remembers the last write of each Work and of each binding's
-// status.observedGeneration, so that a pass that runs before the cache has
-// seen a write does not repeat it, and so that the informer event of a
-// write does not re-enqueue the binding for nothing. The cache stays the
+// ledger remembers the last write of each Work, so that a pass that runs
+// before the cache has seen a write does not repeat it, and so that the
+// informer event of a write does not re-enqueue the binding for nothing. The cache stays the
 // source of truth: an entry only speaks while the cached object is older
 // than the write it records.
 type ledger struct {
 	mu sync.Mutex
 	// works by binding, then by cluster.
 	works map[types.NamespacedName]map[string]workWrite
-	// observed is the status.observedGeneration written, by binding.
-	observed map[types.NamespacedName]observedWrite
 }
 
 // workWrite is one applied Work: its identity and version after the write,
@@ -29,13 +26,8 @@ type workWrite struct {
 	view            [32]byte
 }
 
-type observedWrite struct {
-	uid        types.UID
-	generation int64
-}
-
 func newLedger() *ledger {
-	return &ledger{works: map[types.NamespacedName]map[string]workWrite{}, observed: map[types.NamespacedName]observedWrite{}}
+	return &ledger{works: map[types.NamespacedName]map[string]workWrite{}}
 }
 
 func (l *ledger) wroteWork(binding types.NamespacedName, cluster string, w workWrite) {
@@ -81,28 +73,10 @@ func (l *ledger) forgetWork(binding types.NamespacedName, cluster string, uid ty
 	}
 }
 
-func (l *ledger) wroteObserved(binding types.NamespacedName, uid types.UID, generation int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.observed[binding] = observedWrite{uid: uid, generation: generation}
-}
-
-// observedGeneration is the status.observedGeneration of a binding: the
-// cached one, or the one last written when the cache does not show it yet.
-func (l *ledger) observedGeneration(binding types.NamespacedName, uid types.UID, cached int64) int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if o, ok := l.observed[binding]; ok && o.uid == uid && o.generation > cached {
-		return o.generation
-	}
-	return cached
-}
-
 func (l *ledger) forgetBinding(binding types.NamespacedName) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.works, binding)
-	delete(l.observed, binding)
 }
 
 // notNewer tells whether an object version (uid, resourceVersion) is the

@@ -2,14 +2,11 @@ package binding
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"testing"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -217,52 +214,6 @@ func TestViewOfMatchesDesired(t *testing.T) {
 	}
 }
 
-func TestApplyObject(t *testing.T) {
-	m, _ := canonical([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"n":"1"},"x":{"n":2}}`))
-	v := workView{Annotations: map[string]string{"a": "b"}, Manifests: []json.RawMessage{m}, PreserveResourcesOnDeletion: true}
-	u, err := applyObject("argosy-es-c1", "rb", &v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{
-		"apiVersion": "work.argosy.dev/v1alpha1", "kind": "Work",
-		"metadata": map[string]any{"name": "rb", "namespace": "argosy-es-c1", "annotations": map[string]any{"a": "b"},
-			"finalizers": []any{workv1alpha1.WorkFinalizer}},
-		"spec": map[string]any{
-			"workload": map[string]any{"manifests": []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-				"metadata": map[string]any{"name": "c"}, "data": map[string]any{"n": "1"}, "x": map[string]any{"n": int64(2)}}}},
-			"preserveResourcesOnDeletion": true,
-		},
-	}
-	if !reflect.DeepEqual(u.Object, want) {
-		t.Errorf("applyObject = %v\nwant %v", u.Object, want)
-	}
-	u, _ = applyObject("argosy-es-c1", "rb", &workView{SuspendDispatching: true})
-	if spec := u.Object["spec"]; !reflect.DeepEqual(spec, map[string]any{"suspendDispatching": true}) {
-		t.Errorf("spec without manifests = %v", spec)
-	}
-}
-
-func TestNamespaceMissing(t *testing.T) {
-	nsGone := apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "argosy-es-c1")
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{nsGone, true},
-		{fmt.Errorf("wrapped: %w", nsGone), true},
-		{apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "argosy-es-c2"), false},
-		{apierrors.NewNotFound(schema.GroupResource{Group: "work.argosy.dev", Resource: "works"}, "rb"), false},
-		{apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "argosy-es-c1", fmt.Errorf("terminating")), false},
-	}
-	for i, tt := range tests {
-		if got := namespaceMissing(tt.err, "argosy-es-c1"); got != tt.want {
-			t.Errorf("%d: namespaceMissing(%v) = %v", i, tt.err, got)
-		}
-	}
-}
-
 func TestLedger(t *testing.T) {
 	l := newLedger()
 	b := types.NamespacedName{Namespace: "t", Name: "rb"}
@@ -292,18 +243,8 @@ func TestLedger(t *testing.T) {
 	if _, ok := l.work(b, "c1"); ok {
 		t.Error("c1 not forgotten")
 	}
-	l.wroteObserved(b, "rb-uid", 5)
-	if got := l.observedGeneration(b, "rb-uid", 4); got != 5 {
-		t.Errorf("observedGeneration ahead of the cache = %d, want 5", got)
-	}
-	if got := l.observedGeneration(b, "rb-uid", 6); got != 6 {
-		t.Errorf("observedGeneration behind the cache = %d, want 6", got)
-	}
-	if got := l.observedGeneration(b, "other-uid", 1); got != 1 {
-		t.Errorf("observedGeneration of another binding = %d, want 1", got)
-	}
 	l.forgetBinding(b)
-	if len(l.clusters(b)) != 0 || l.observedGeneration(b, "rb-uid", 0) != 0 {
+	if len(l.clusters(b)) != 0 {
 		t.Error("binding not forgotten")
 	}
 }
@@ -325,5 +266,33 @@ func TestSameTarget(t *testing.T) {
 		if sameTarget(a, b) {
 			t.Errorf("change %d not detected", i)
 		}
+	}
+}
+
+func TestDesiredWork(t *testing.T) {
+	m, _ := canonical([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"n":"1"}}`))
+	v := workView{Annotations: map[string]string{workv1alpha1.AnnotationBinding: "t/rb"}, Manifests: []json.RawMessage{m}, PreserveResourcesOnDeletion: true}
+	w := desiredWork("argosy-es-c1", "rb", &v)
+	if w.Namespace != "argosy-es-c1" || w.Name != "rb" || w.Annotations[workv1alpha1.AnnotationBinding] != "t/rb" ||
+		!reflect.DeepEqual(w.Finalizers, []string{workv1alpha1.WorkFinalizer}) {
+		t.Errorf("metadata = %+v", w.ObjectMeta)
+	}
+	if len(w.Spec.Workload.Manifests) != 1 || string(w.Spec.Workload.Manifests[0].Raw) != string(m) ||
+		w.Spec.PreserveResourcesOnDeletion == nil || !*w.Spec.PreserveResourcesOnDeletion || w.Spec.SuspendDispatching != nil {
+		t.Errorf("spec = %+v", w.Spec)
+	}
+	// The view of the Work written is the view it was written from.
+	got, err := viewOf(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := got.digest()
+	v.Annotations = map[string]string{workv1alpha1.AnnotationBinding: "t/rb"}
+	d2, _ := v.digest()
+	if d1 != d2 {
+		t.Errorf("viewOf(desiredWork(v)) = %+v, want %+v", got, v)
+	}
+	if w := desiredWork("argosy-es-c1", "rb", &workView{SuspendDispatching: true}); w.Spec.SuspendDispatching == nil || len(w.Spec.Workload.Manifests) != 0 {
+		t.Errorf("spec without manifests = %+v", w.Spec)
 	}
 }

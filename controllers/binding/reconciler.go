@@ -6,11 +6,16 @@
 // argosy-es-<cluster>, and deletes the Works of clusters that left the
 // placement.
 //
-// Works are written with server-side apply (field manager argosy-binding)
-// only when what the controller owns of them differs, so a steady binding
-// costs no writes. A finalizer on the binding makes sure its Works, and
-// through their own finalizer the objects in the members, are gone before
-// the binding is.
+// Works are kept where internal/workstore puts them (in the manager's
+// memory for push-mode clusters by default, on the host for pull-mode
+// clusters or with --work-objects=always) and written only when what the
+// controller owns of them differs, so a steady binding costs no writes.
+// The generation rendered is recorded in the store, not on the binding.
+// A finalizer on the binding makes sure its Works, and through their own
+// finalizer the objects in the members, are gone before the binding is.
+// A Work kept in memory and lost with a restart is replaced, for a cluster
+// the binding's status still lists, by a tombstone so that its objects are
+// still removed from the member.
 package binding
 
 import (
@@ -41,6 +46,7 @@ import (
 	"argosy.dev/argosy/internal/overrides"
 	"argosy.dev/argosy/internal/render"
 	"argosy.dev/argosy/internal/workindex"
+	"argosy.dev/argosy/internal/workstore"
 )
 
 // ControllerName names the controller and is the reporting controller of
@@ -61,6 +67,8 @@ type Reconciler struct {
 	TemplateNamespace string
 	// MaxConcurrentReconciles is the number of workers; 4 when zero.
 	MaxConcurrentReconciles int
+	// Works is where Works are kept.
+	Works *workstore.Store
 
 	ledger *ledger
 }
@@ -73,6 +81,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Get(ctx, req.NamespacedName, rb); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.ledger.forgetBinding(req.NamespacedName)
+			r.Works.Rendered.Forget(req.NamespacedName)
+			r.Works.Memory.ForgetCleaned(req.Name)
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
@@ -89,15 +99,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // works returns the binding's Works from the cache, by cluster. They are
 // shared with the cache: read only.
 func (r *Reconciler) works(ctx context.Context, rb *workv1alpha1.ResourceBinding) (map[string]*workv1alpha1.Work, error) {
-	var list workv1alpha1.WorkList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{workv1alpha1.WorkBindingIndex: workindex.Key(rb.Namespace, rb.Name)},
-		client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the Works of %s/%s: %w", rb.Namespace, rb.Name, err)
+	list, err := r.Works.ListForBinding(ctx, rb.Namespace, rb.Name)
+	if err != nil {
+		return nil, err
 	}
-	out := make(map[string]*workv1alpha1.Work, len(list.Items))
-	for i := range list.Items {
-		if cluster, ok := clusterOfWork(&list.Items[i], rb.Name); ok {
-			out[cluster] = &list.Items[i]
+	out := make(map[string]*workv1alpha1.Work, len(list))
+	for _, w := range list {
+		if cluster, ok := clusterOfWork(w, rb.Name); ok {
+			out[cluster] = w
 		}
 	}
 	return out, nil
@@ -138,6 +147,7 @@ func (r *Reconciler) sync(ctx context.Context, rb *workv1alpha1.ResourceBinding,
 	var out outcome
 	var errs []error
 
+	r.tombstones(ctx, rb, works, func(cluster string) bool { return !isTarget[cluster] && !keep[cluster] })
 	for _, cluster := range r.stale(key, works, isTarget, keep) {
 		deleted, err := r.deleteWork(ctx, key, cluster, works[cluster])
 		if err != nil {
@@ -171,16 +181,15 @@ func (r *Reconciler) sync(ctx context.Context, rb *workv1alpha1.ResourceBinding,
 	}
 
 	if out.changed() {
+		// No event: success is reported once per template generation, by
+		// the status controller when the template turns Ready.
 		logger.V(1).Info("Works synced", "changes", out.String())
-		r.event(rb, rt, corev1.EventTypeNormal, workv1alpha1.EventReasonSyncWorkSucceed, "Sync work of ResourceBinding %s/%s successful: %s", rb.Namespace, rb.Name, out.String())
 	}
 	if err := kerrors.NewAggregate(errs); err != nil {
 		return reconcile.Result{}, err
 	}
 	if rendered && !pass.requeue && !pass.waiting {
-		if err := r.writeObservedGeneration(ctx, rb); err != nil {
-			return reconcile.Result{}, err
-		}
+		r.markRendered(rb)
 	}
 	if pass.requeue {
 		return reconcile.Result{RequeueAfter: retryStaleCache}, nil
@@ -224,15 +233,15 @@ func (r *Reconciler) deleteWork(ctx context.Context, key types.NamespacedName, c
 		}
 		uid = rec.uid
 	}
-	work := &workv1alpha1.Work{ObjectMeta: metav1.ObjectMeta{Namespace: workNamespace(cluster), Name: key.Name}}
-	if err := r.Client.Delete(ctx, work, client.Preconditions{UID: &uid}); err != nil {
+	wk := types.NamespacedName{Namespace: workNamespace(cluster), Name: key.Name}
+	if err := r.Works.Delete(ctx, wk, uid); err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 			// Gone already, or a different Work of the same name (whose
 			// own events bring the binding back).
 			r.ledger.forgetWork(key, cluster, uid)
 			return false, nil
 		}
-		return false, fmt.Errorf("deleting Work %s/%s of cluster %s: %w", work.Namespace, work.Name, cluster, err)
+		return false, fmt.Errorf("deleting Work %s of cluster %s: %w", wk, cluster, err)
 	}
 	return true, nil
 }
@@ -503,6 +512,9 @@ func (r *Reconciler) finalize(ctx context.Context, rb *workv1alpha1.ResourceBind
 			clusters = append(clusters, cluster)
 		}
 	}
+	for _, cluster := range r.tombstones(ctx, rb, works, func(string) bool { return true }) {
+		remaining = append(remaining, cluster)
+	}
 	slices.Sort(clusters)
 	for _, cluster := range clusters {
 		w := works[cluster]
@@ -526,6 +538,7 @@ func (r *Reconciler) finalize(ctx context.Context, rb *workv1alpha1.ResourceBind
 	}
 	log.FromContext(ctx).Info("all Works deleted; finalizer removed")
 	r.ledger.forgetBinding(key)
+	r.Works.Rendered.Forget(key)
 	return nil
 }
 
@@ -548,28 +561,12 @@ func (r *Reconciler) removeFinalizer(ctx context.Context, rb *workv1alpha1.Resou
 	return nil
 }
 
-// writeObservedGeneration records in status.observedGeneration that the
-// binding's generation is rendered into Works, when the binding does not
-// say so already.
-func (r *Reconciler) writeObservedGeneration(ctx context.Context, rb *workv1alpha1.ResourceBinding) error {
-	key := types.NamespacedName{Namespace: rb.Namespace, Name: rb.Name}
-	if r.ledger.observedGeneration(key, rb.UID, rb.Status.ObservedGeneration) == rb.Generation {
-		return nil
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": workv1alpha1.GroupVersion.String(),
-		"kind":       workv1alpha1.KindResourceBinding,
-		"metadata":   map[string]any{"name": rb.Name, "namespace": rb.Namespace},
-		"status":     map[string]any{"observedGeneration": rb.Generation},
-	}}
-	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(workv1alpha1.FieldManagerBinding), client.ForceOwnership); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("writing status.observedGeneration of %s/%s: %w", rb.Namespace, rb.Name, err)
-	}
-	r.ledger.wroteObserved(key, rb.UID, rb.Generation)
-	return nil
+// markRendered records in the Work store that the binding's generation
+// is rendered into Works. The status controller reads it and writes
+// status.observedGeneration with the rest of the binding's status, so
+// rendering costs no write of the binding.
+func (r *Reconciler) markRendered(rb *workv1alpha1.ResourceBinding) {
+	r.Works.Rendered.Mark(types.NamespacedName{Namespace: rb.Namespace, Name: rb.Name}, rb.UID, rb.Generation)
 }
 
 // event reports on the template, where users look, with the binding as the

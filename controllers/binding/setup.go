@@ -2,6 +2,7 @@ package binding
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -47,6 +48,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 4
 	}
+	if r.Works == nil {
+		return fmt.Errorf("binding controller: no Work store")
+	}
 	r.ledger = newLedger()
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &workv1alpha1.ResourceBinding{}, indexResourceNamespace, func(o client.Object) []string {
@@ -75,9 +79,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 //   - bindings: on creation, spec changes (generation) and the start of
 //     their deletion, not on status writes (the scheduler's, the status
 //     controller's, ours);
-//   - Works: the binding named by their AnnotationBinding, when they are
-//     deleted or changed by someone else (not on status writes, not on the
-//     echo of our own writes);
+//   - Works, on the host and in memory: the binding named by their
+//     AnnotationBinding, when they are deleted or changed by someone else
+//     (not on status writes, not on the echo of our own writes);
 //   - templates: the binding of the same name when the wrapped object
 //     changes;
 //   - OverridePolicies and ClusterOverridePolicies: the bindings whose
@@ -104,10 +108,13 @@ func (r *Reconciler) build(mgr ctrl.Manager) error {
 	sameName := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("binding").
-		For(&workv1alpha1.ResourceBinding{}, builder.WithPredicates(inTemplateNamespace, bindingChanged)).
-		Watches(&workv1alpha1.Work{}, r.workHandler()).
+		For(&workv1alpha1.ResourceBinding{}, builder.WithPredicates(inTemplateNamespace, bindingChanged))
+	for _, src := range r.Works.Sources(mgr.GetCache(), r.workHandler()) {
+		b = b.WatchesRawSource(src)
+	}
+	return b.
 		Watches(&workv1alpha1.ResourceTemplate{}, sameName, builder.WithPredicates(inTemplateNamespace, templateChanged)).
 		Watches(&policyv1alpha1.OverridePolicy{}, r.policyHandler()).
 		Watches(&policyv1alpha1.ClusterOverridePolicy{}, r.policyHandler()).

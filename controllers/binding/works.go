@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 )
@@ -103,63 +100,31 @@ func dropNulls(v any) {
 	}
 }
 
-// applyObject is the Work to server-side apply for view v.
-func applyObject(namespace, name string, v *workView) (*unstructured.Unstructured, error) {
-	manifests := make([]any, 0, len(v.Manifests))
+// desiredWork is the Work for view v: what the binding controller owns
+// of it, the execution controller's finalizer included so that it does
+// not cost a second write per Work (that controller still adds it to
+// Works created without it and is the one to remove it).
+func desiredWork(namespace, name string, v *workView) *workv1alpha1.Work {
+	w := &workv1alpha1.Work{ObjectMeta: metav1.ObjectMeta{
+		Namespace: namespace, Name: name, Annotations: maps.Clone(v.Annotations),
+		Finalizers: []string{workv1alpha1.WorkFinalizer},
+	}}
 	for _, m := range v.Manifests {
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(m); err != nil {
-			return nil, err
-		}
-		manifests = append(manifests, u.Object)
-	}
-	annotations := make(map[string]any, len(v.Annotations))
-	for k, val := range v.Annotations {
-		annotations[k] = val
-	}
-	spec := map[string]any{}
-	if len(manifests) > 0 {
-		spec["workload"] = map[string]any{"manifests": manifests}
+		w.Spec.Workload.Manifests = append(w.Spec.Workload.Manifests, workv1alpha1.Manifest{RawExtension: runtime.RawExtension{Raw: m}})
 	}
 	if v.SuspendDispatching {
-		spec["suspendDispatching"] = true
+		w.Spec.SuspendDispatching = ptr.To(true)
 	}
 	if v.PreserveResourcesOnDeletion {
-		spec["preserveResourcesOnDeletion"] = true
+		w.Spec.PreserveResourcesOnDeletion = ptr.To(true)
 	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": workv1alpha1.GroupVersion.String(),
-		"kind":       workv1alpha1.KindWork,
-		// The execution controller's finalizer comes with the Work, so that
-		// it does not cost a second write per Work; that controller still
-		// adds it to Works created without it and is the one to remove it.
-		"metadata": map[string]any{"name": name, "namespace": namespace, "annotations": annotations,
-			"finalizers": []any{workv1alpha1.WorkFinalizer}},
-		"spec": spec,
-	}}, nil
+	return w
 }
 
-// applyWork writes v to the Work namespace/name with server-side apply,
-// creating the execution namespace when it is missing, and returns the
-// Work's UID and resourceVersion after the write.
+// applyWork writes v to the Work namespace/name in the Work store and
+// returns the Work's UID and resourceVersion after the write.
 func (r *Reconciler) applyWork(ctx context.Context, namespace, name string, v *workView) (workWrite, error) {
-	u, err := applyObject(namespace, name, v)
-	if err != nil {
-		return workWrite{}, err
-	}
-	apply := func() error {
-		return r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(workv1alpha1.FieldManagerBinding), client.ForceOwnership)
-	}
-	err = apply()
-	if namespaceMissing(err, namespace) {
-		// A write without a read: reading through the cache would start a
-		// cluster-wide Namespace informer for this.
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "argosy"}}}
-		if cerr := r.Client.Create(ctx, ns); cerr != nil && !apierrors.IsAlreadyExists(cerr) {
-			return workWrite{}, fmt.Errorf("creating the execution namespace %s: %w", namespace, cerr)
-		}
-		err = apply()
-	}
+	uid, rv, err := r.Works.Apply(ctx, desiredWork(namespace, name, v), ownedAnnotations, workv1alpha1.FieldManagerBinding)
 	if err != nil {
 		return workWrite{}, err
 	}
@@ -167,15 +132,5 @@ func (r *Reconciler) applyWork(ctx context.Context, namespace, name string, v *w
 	if err != nil {
 		return workWrite{}, err
 	}
-	return workWrite{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), view: d}, nil
-}
-
-// namespaceMissing tells whether err says that namespace does not exist.
-func namespaceMissing(err error, namespace string) bool {
-	var s apierrors.APIStatus
-	if err == nil || !apierrors.IsNotFound(err) || !errors.As(err, &s) {
-		return false
-	}
-	d := s.Status().Details
-	return d != nil && d.Kind == "namespaces" && d.Name == namespace
+	return workWrite{uid: uid, resourceVersion: rv, view: d}, nil
 }

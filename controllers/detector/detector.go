@@ -195,16 +195,20 @@ func (r *Reconciler) claimed(ctx context.Context, rt *workv1alpha1.ResourceTempl
 			return reconcile.Result{}, err
 		}
 	}
-	wrote, err := r.apply(ctx, rt, desired, existing)
+	_, err := r.apply(ctx, rt, desired, existing)
 	if err != nil {
 		r.Recorder.Eventf(rt, nil, corev1.EventTypeWarning, EventReasonApplyPolicyFailed, "ApplyPolicy",
 			"Apply %s failed: writing ResourceBinding %s: %v", policyPhrase(w.Kind, w.Namespace, w.Name), desired.Name, err)
 		return reconcile.Result{}, err
 	}
-	if wrote || claimChanged {
+	if claimChanged && rt.Status.Policy != nil && !d.Preempted {
+		// Another policy took over. A first claim gets no event: success is
+		// reported once per template generation, when the template turns
+		// Ready (status controller); the claim is in status.policy.
 		r.Recorder.Eventf(rt, nil, corev1.EventTypeNormal, EventReasonApplyPolicySucceed, "ApplyPolicy",
 			"Apply %s succeed", policyPhrase(w.Kind, w.Namespace, w.Name))
 	}
+
 	return reconcile.Result{}, nil
 }
 

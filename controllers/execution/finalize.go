@@ -56,7 +56,7 @@ func (r *Reconciler) finalize(ctx context.Context, req reconcile.Request, work *
 		}
 	}
 	if err != nil {
-		r.Recorder.Eventf(work, nil, corev1.EventTypeWarning, workv1alpha1.EventReasonSyncFailed, "Delete",
+		r.Recorder.Eventf(r.regarding(ctx, work), nil, corev1.EventTypeWarning, workv1alpha1.EventReasonSyncFailed, "Delete",
 			"Cleaning up Work %s in cluster %s failed, retrying: %v", work.Name, cluster, err)
 		return r.backoff(req), nil
 	}

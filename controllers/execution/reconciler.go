@@ -44,7 +44,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,6 +56,7 @@ import (
 	clusterv1alpha1 "argosy.dev/argosy/api/cluster/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/member"
+	"argosy.dev/argosy/internal/workstore"
 )
 
 // ControllerName names the controller and is the reporting controller of
@@ -84,6 +85,8 @@ const connectingRetry = 2 * time.Second
 type Reconciler struct {
 	// Members is the shared member client cache.
 	Members *member.Cache
+	// Works is where Works are kept (the host, the manager's memory).
+	Works *workstore.Store
 	// MaxConcurrentReconciles is the number of workers.
 	MaxConcurrentReconciles int
 
@@ -125,8 +128,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !ok {
 		return reconcile.Result{}, nil
 	}
-	work := &workv1alpha1.Work{}
-	if err := r.Client.Get(ctx, req.NamespacedName, work); err != nil {
+	work, err := r.Works.Get(ctx, req.NamespacedName)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.retries.Forget(req)
 			r.waiting.remove(cluster, req.NamespacedName)
@@ -196,16 +199,11 @@ func (r *Reconciler) addFinalizer(ctx context.Context, work *workv1alpha1.Work) 
 	if controllerutil.ContainsFinalizer(work, workv1alpha1.WorkFinalizer) {
 		return nil
 	}
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(workv1alpha1.GroupVersion.WithKind(workv1alpha1.KindWork))
-	u.SetNamespace(work.Namespace)
-	u.SetName(work.Name)
-	u.SetUID(work.UID)
-	u.SetFinalizers([]string{workv1alpha1.WorkFinalizer})
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(workv1alpha1.FieldManagerExecution)); err != nil {
+	rv, err := r.Works.AddFinalizer(ctx, work, workv1alpha1.WorkFinalizer, workv1alpha1.FieldManagerExecution)
+	if err != nil {
 		return fmt.Errorf("adding finalizer %s to Work %s: %w", workv1alpha1.WorkFinalizer, workKey(work), err)
 	}
-	r.written.finalizer(work, u.GetResourceVersion(), time.Now())
+	r.written.finalizer(work, rv, time.Now())
 	return nil
 }
 
@@ -215,10 +213,7 @@ func (r *Reconciler) removeFinalizer(ctx context.Context, work *workv1alpha1.Wor
 	if !controllerutil.ContainsFinalizer(work, workv1alpha1.WorkFinalizer) {
 		return reconcile.Result{}, nil
 	}
-	before := work.DeepCopy()
-	controllerutil.RemoveFinalizer(work, workv1alpha1.WorkFinalizer)
-	err := r.Client.Patch(ctx, work, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}),
-		client.FieldOwner(workv1alpha1.FieldManagerExecution))
+	err := r.Works.RemoveFinalizer(ctx, work, workv1alpha1.WorkFinalizer, workv1alpha1.FieldManagerExecution)
 	switch {
 	case err == nil:
 		// A cache that still shows the finalizer must not bring the Work
@@ -274,4 +269,22 @@ func (k *kindWaiters) take(cluster string) []types.NamespacedName {
 	}
 	delete(k.m, cluster)
 	return ws
+}
+
+// regarding is the object events about a Work are recorded on: the Work
+// when it is an object on the host, else (a Work kept in memory) the
+// template it was rendered from, where users look.
+func (r *Reconciler) regarding(ctx context.Context, work *workv1alpha1.Work) runtime.Object {
+	if r.Works.IsHostObject(work) {
+		return work
+	}
+	ns, name, ok := strings.Cut(work.Annotations[workv1alpha1.AnnotationBinding], "/")
+	if !ok {
+		return work
+	}
+	rt := &workv1alpha1.ResourceTemplate{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, rt); err != nil {
+		return work
+	}
+	return rt
 }

@@ -14,7 +14,6 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -55,6 +54,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		r.RetryMax = DefaultRetryMax
 	}
 	r.retries = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax)
+	if r.Works == nil {
+		return fmt.Errorf("execution controller: no Work store")
+	}
 	r.Members.OnManagedEvent(r.managedHandler)
 	r.Members.OnConnect(func(cluster string) { r.enqueueCluster(context.Background(), cluster) })
 
@@ -64,9 +66,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	})
 	// Status writes (ours) change neither the generation nor annotations.
 	workChanged := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted{})
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("execution").
-		For(&workv1alpha1.Work{}, builder.WithPredicates(inExecutionNamespace, workChanged)).
+	b := ctrl.NewControllerManagedBy(mgr).Named("execution")
+	for _, src := range r.Works.Sources(mgr.GetCache(), &handler.EnqueueRequestForObject{}, inExecutionNamespace, workChanged) {
+		b = b.WatchesRawSource(src)
+	}
+	return b.
 		Watches(&clusterv1alpha1.Cluster{}, handler.Funcs{
 			CreateFunc: func(ctx context.Context, e event.CreateEvent, _ queue) { r.enqueueCluster(ctx, e.Object.GetName()) },
 			UpdateFunc: func(ctx context.Context, e event.UpdateEvent, _ queue) {
@@ -131,13 +135,13 @@ const discoveryLag = time.Second
 
 // enqueueCluster enqueues every Work of cluster, from the cache.
 func (r *Reconciler) enqueueCluster(ctx context.Context, cluster string) {
-	var works workv1alpha1.WorkList
-	if err := r.Client.List(ctx, &works, client.InNamespace(workv1alpha1.ExecutionNamespacePrefix+cluster), client.UnsafeDisableDeepCopy); err != nil {
+	works, err := r.Works.ListForCluster(ctx, cluster)
+	if err != nil {
 		ctrl.Log.WithName(ControllerName).Error(err, "listing the Works of a cluster", "cluster", cluster)
 		return
 	}
-	for i := range works.Items {
-		r.add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: works.Items[i].Namespace, Name: works.Items[i].Name}})
+	for _, w := range works {
+		r.add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: w.Namespace, Name: w.Name}})
 	}
 }
 

@@ -11,10 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
@@ -124,44 +121,28 @@ func (r *Reconciler) writeStatus(ctx context.Context, work *workv1alpha1.Work, a
 			return wait, nil
 		}
 	}
-	raw, err := json.Marshal(next)
+	rv, err := r.Works.SetStatus(ctx, work, next, workv1alpha1.FieldManagerExecution)
 	if err != nil {
-		return 0, err
-	}
-	var st map[string]any
-	if err := utiljson.Unmarshal(raw, &st); err != nil { // integers stay int64
-		return 0, err
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"status": st}}
-	u.SetGroupVersionKind(workv1alpha1.GroupVersion.WithKind(workv1alpha1.KindWork))
-	u.SetNamespace(work.Namespace)
-	u.SetName(work.Name)
-	u.SetUID(work.UID)
-	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(workv1alpha1.FieldManagerExecution), client.ForceOwnership); err != nil {
 		return 0, fmt.Errorf("writing the status of Work %s: %w", workKey(work), err)
 	}
-	r.written.status(work, next, u.GetResourceVersion(), now)
+	r.written.status(work, next, rv, now)
 	r.recordTransition(ctx, work, applied)
 	return 0, nil
 }
 
-// recordTransition emits SyncSucceed or SyncFailed when the Applied
-// condition changes (status, reason or message). A suspended Work is not a
-// sync and gets no event.
+// recordTransition emits SyncFailed when the Applied condition turns
+// False, or False for another reason or message (on the Work when it is a
+// host object, else on its template). Success gets no event: it is
+// reported once per template generation, when the template turns Ready.
+// A suspended Work is not a sync and gets no event either.
 func (r *Reconciler) recordTransition(ctx context.Context, work *workv1alpha1.Work, applied metav1.Condition) {
 	prev := meta.FindStatusCondition(work.Status.Conditions, workv1alpha1.WorkApplied)
 	if prev != nil && prev.Status == applied.Status && prev.Reason == applied.Reason && prev.Message == applied.Message {
 		return
 	}
 	cluster, _ := clusterOf(work.Namespace)
-	switch {
-	case applied.Status == metav1.ConditionTrue:
-		r.Recorder.Eventf(work, nil, corev1.EventTypeNormal, workv1alpha1.EventReasonSyncSucceed, "Sync",
-			"Applied the manifests of Work %s to cluster %s", work.Name, cluster)
-	case applied.Reason == workv1alpha1.WorkReasonDispatchingSuspended:
-	default:
-		r.Recorder.Eventf(work, nil, corev1.EventTypeWarning, workv1alpha1.EventReasonSyncFailed, "Sync",
+	if applied.Status == metav1.ConditionFalse && applied.Reason != workv1alpha1.WorkReasonDispatchingSuspended {
+		r.Recorder.Eventf(r.regarding(ctx, work), nil, corev1.EventTypeWarning, workv1alpha1.EventReasonSyncFailed, "Sync",
 			"Failed to apply Work %s to cluster %s (%s): %s", work.Name, cluster, applied.Reason, applied.Message)
 	}
 	log.FromContext(ctx).Info("Applied changed", "status", applied.Status, "reason", applied.Reason, "message", applied.Message)

@@ -373,7 +373,13 @@ func (r *Reconciler) event(ctx context.Context, rb *workv1alpha1.ResourceBinding
 		return
 	}
 	if o.status == metav1.ConditionTrue {
-		r.Recorder.Event(tpl, corev1.EventTypeNormal, "ScheduleBindingSucceed", o.message)
+		// Placements that follow the template (its creation, a scale) are
+		// reported once, with the clusters, when the template turns Ready.
+		// Replicas moved for another reason (a rebalance, an eviction) get
+		// an event of their own.
+		if o.fresh || len(rb.Spec.GracefulEvictionTasks) > 0 {
+			r.Recorder.Event(tpl, corev1.EventTypeNormal, "ScheduleBindingSucceed", o.message)
+		}
 		return
 	}
 	if o.reason == workv1alpha1.BindingReasonSchedulingSuspended {

@@ -23,6 +23,11 @@ type Input struct {
 	Binding *workv1alpha1.ResourceBinding
 	// Works are the binding's Works.
 	Works []workv1alpha1.Work
+	// Rendered is the binding generation the binding controller has
+	// rendered into Works (workstore.Rendered); the binding's
+	// status.observedGeneration, which this controller writes from it, when
+	// that is newer.
+	Rendered int64
 	// PolicySelects tells whether a PropagationPolicy or
 	// ClusterPropagationPolicy selects the wrapped object. Only read when
 	// the template has no claim (status.policy): it tells "the detector has
@@ -44,6 +49,8 @@ type Output struct {
 
 // BindingStatus is the part of a binding's status this controller owns.
 type BindingStatus struct {
+	// ObservedGeneration is the binding generation rendered into Works.
+	ObservedGeneration int64
 	// AggregatedStatus has one item per target cluster and per cluster that
 	// still has a Work, sorted by name.
 	AggregatedStatus []workv1alpha1.AggregatedStatusItem
@@ -66,16 +73,17 @@ func Compute(in Input) (Output, error) {
 	}
 
 	id := wrappedOf(rb)
+	rendered := max(in.Rendered, rb.Status.ObservedGeneration)
 	clusters := clusterSet(rb, in.Works)
 	var targets, leaving []aggregate.Member
 	members := make(map[string]member, len(clusters))
 	for _, c := range clusters {
-		rendered := rb.Status.ObservedGeneration
+		r := rendered
 		if !c.target {
 			// The binding controller no longer renders it.
-			rendered = 0
+			r = 0
 		}
-		m := memberOf(c.name, c.work, id, rendered)
+		m := memberOf(c.name, c.work, id, r)
 		members[c.name] = m
 		if c.target {
 			targets = append(targets, m.Member)
@@ -98,12 +106,13 @@ func Compute(in Input) (Output, error) {
 
 	if rb.DeletionTimestamp.IsZero() {
 		out.Binding = &BindingStatus{
-			AggregatedStatus: aggregatedItems(clusters, members, summaries),
-			FullyApplied:     fullyApplied(rb, clusters, members, in.Now),
+			ObservedGeneration: rendered,
+			AggregatedStatus:   aggregatedItems(clusters, members, summaries),
+			FullyApplied:       fullyApplied(rb, rendered, clusters, members, in.Now),
 		}
 	}
 
-	v, caughtUp := boundVerdict(in, res, clusters, members)
+	v, caughtUp := boundVerdict(in, rendered, res, clusters, members)
 	out.Template.Conditions = conditions(tpl.Status.Conditions, tpl.Generation, v, in.Now)
 	out.Template.Clusters = templateClusters(rb, clusters, summaries)
 	agg := res.Status
@@ -188,7 +197,7 @@ func aggregatedItems(clusters []target, members map[string]member, summaries map
 // fullyApplied is True when the binding controller has rendered the
 // binding's current generation and every target cluster has applied its
 // Work's current generation.
-func fullyApplied(rb *workv1alpha1.ResourceBinding, clusters []target, members map[string]member, now metav1.Time) metav1.Condition {
+func fullyApplied(rb *workv1alpha1.ResourceBinding, rendered int64, clusters []target, members map[string]member, now metav1.Time) metav1.Condition {
 	c := metav1.Condition{
 		Type:               workv1alpha1.ConditionFullyApplied,
 		Status:             metav1.ConditionFalse,
@@ -214,7 +223,7 @@ func fullyApplied(rb *workv1alpha1.ResourceBinding, clusters []target, members m
 		}
 	}
 	switch {
-	case rb.Status.ObservedGeneration < rb.Generation:
+	case rendered < rb.Generation:
 		c.Message = fmt.Sprintf("The Works of generation %d are not rendered yet", rb.Generation)
 	case n == 0:
 		c.Message = "Not scheduled to any cluster"
@@ -278,7 +287,7 @@ func unboundVerdict(in Input) verdict {
 // boundVerdict is the state of a template with a binding, and whether the
 // whole chain (binding, scheduling, Works, members) has caught up with the
 // template's generation.
-func boundVerdict(in Input, res aggregate.Result, clusters []target, members map[string]member) (verdict, bool) {
+func boundVerdict(in Input, rendered int64, res aggregate.Result, clusters []target, members map[string]member) (verdict, bool) {
 	tpl, rb := in.Template, in.Binding
 	current := bindingCurrent(tpl, rb)
 	dependency := rb.Spec.Placement == nil && len(rb.Spec.RequiredBy) > 0
@@ -308,7 +317,7 @@ func boundVerdict(in Input, res aggregate.Result, clusters []target, members map
 		// A transient scheduler error: it retries.
 		return reconciling(workv1alpha1.TemplateReasonProgressing, "Scheduling is retried after %s: %s", sc.Reason, sc.Message), false
 	}
-	if rb.Status.ObservedGeneration < rb.Generation {
+	if rendered < rb.Generation {
 		return reconciling(workv1alpha1.TemplateReasonProgressing, "Waiting for the Works of the ResourceBinding's generation %d", rb.Generation), false
 	}
 

@@ -839,17 +839,28 @@ conditions:
 	r := &Reconciler{}
 	k := key(f.tpl)
 	r.written.wroteTemplate(f.tpl, "2", &first.Template, t0.Time)
-	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), false); wait != 700*time.Millisecond {
+	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), false, false); wait != 700*time.Millisecond {
 		t.Errorf("hold = %v, want 700ms", wait)
 	}
-	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), true); wait != 0 {
-		t.Errorf("a transition is held for %v", wait)
+	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), true, true); wait != 0 {
+		t.Errorf("a transition to an outcome is held for %v", wait)
 	}
-	if wait := r.hold(k, bindingSlot, t0.Add(300*time.Millisecond), false); wait != 0 {
+	// A transition to an intermediate state waits for the outcome, from
+	// the first time it was put off, for one interval.
+	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), true, false); wait != time.Second {
+		t.Errorf("a transition to an intermediate state is held for %v, want 1s", wait)
+	}
+	if wait := r.hold(k, templateSlot, t0.Add(900*time.Millisecond), true, false); wait != 400*time.Millisecond {
+		t.Errorf("the same, later: held for %v, want 400ms", wait)
+	}
+	if wait := r.hold(k, templateSlot, t0.Add(1300*time.Millisecond), true, false); wait != 0 {
+		t.Errorf("the same, after an interval: held for %v", wait)
+	}
+	if wait := r.hold(k, bindingSlot, t0.Add(300*time.Millisecond), false, false); wait != 0 {
 		t.Errorf("the binding, never written, is held for %v", wait)
 	}
 	r.ProgressInterval = -1
-	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), false); wait != 0 {
+	if wait := r.hold(k, templateSlot, t0.Add(300*time.Millisecond), false, false); wait != 0 {
 		t.Errorf("no bound: held for %v", wait)
 	}
 

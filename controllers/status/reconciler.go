@@ -54,6 +54,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,6 +72,7 @@ import (
 	policyv1alpha1 "argosy.dev/argosy/api/policy/v1alpha1"
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 	"argosy.dev/argosy/internal/policymatch"
+	"argosy.dev/argosy/internal/workstore"
 )
 
 // ControllerName names the controller and is the reporting controller of
@@ -92,6 +94,9 @@ type Reconciler struct {
 	SystemNamespace string
 	// MaxConcurrentReconciles is the number of workers; 4 when zero.
 	MaxConcurrentReconciles int
+	// Works is where Works are kept, and what the binding controller has
+	// rendered.
+	Works *workstore.Store
 	// ProgressInterval bounds how often the status of one object is
 	// rewritten for progress details alone (a member's replica counts, a
 	// message) while nothing a client waits on changes; one second when
@@ -139,12 +144,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.now()
 	in := Input{Template: tpl, Binding: rb, Now: metav1.NewTime(now)}
 	if rb != nil {
-		var works workv1alpha1.WorkList
-		// Read-only: the Works (with their manifests) are not copied.
-		if err := r.Client.List(ctx, &works, client.MatchingFields{workv1alpha1.WorkBindingIndex: req.Namespace + "/" + req.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		rendered, known := r.Works.Rendered.Get(req.NamespacedName, rb.UID)
+		if !known && rb.DeletionTimestamp.IsZero() {
+			// The binding controller has not rendered this binding since
+			// the manager started: Works kept in memory may not exist yet,
+			// and reporting them missing would be wrong. Its mark brings
+			// the binding back.
+			return ctrl.Result{}, nil
+		}
+		in.Rendered = rendered
+		// Read-only: the Works (with their manifests) are shared.
+		works, err := r.Works.ListForBinding(ctx, req.Namespace, req.Name)
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("listing the Works of ResourceBinding %s: %w", req.NamespacedName, err)
 		}
-		in.Works = works.Items
+		in.Works = make([]workv1alpha1.Work, len(works))
+		for i, w := range works {
+			in.Works[i] = *w
+		}
 	}
 	if needsPolicyCheck(tpl, rb) {
 		selects, err := r.policySelects(ctx, tpl)
@@ -162,14 +179,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	var later time.Duration
 	if rb != nil && out.Binding != nil && !bindingUpToDate(rb, out.Binding) {
-		if wait := r.hold(req.NamespacedName, bindingSlot, now, bindingTransition(rb, out.Binding)); wait > 0 {
+		if wait := r.hold(req.NamespacedName, bindingSlot, now, bindingTransition(rb, out.Binding), bindingSettled(out.Binding)); wait > 0 {
 			later = wait
 		} else if err := r.writeBinding(ctx, rb, out.Binding, now); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 	if !templateUpToDate(&tpl.Status, &out.Template) {
-		if wait := r.hold(req.NamespacedName, templateSlot, now, templateTransition(&tpl.Status, &out.Template)); wait > 0 {
+		if wait := r.hold(req.NamespacedName, templateSlot, now, templateTransition(&tpl.Status, &out.Template), templateSettled(&out.Template)); wait > 0 {
 			if later == 0 || wait < later {
 				later = wait
 			}
@@ -180,15 +197,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: later}, nil
 }
 
-// hold returns how long a write of progress details to the status in slot
-// of k has to wait; 0 to write now.
-func (r *Reconciler) hold(k types.NamespacedName, slot int, now time.Time, transition bool) time.Duration {
+// hold returns how long a write to the status in slot of k has to wait; 0
+// to write now.
+//
+// An outcome (settled: Ready, Stalled, FullyApplied, or a failure) is
+// written at once when it is a transition. So is any transition that has
+// waited ProgressInterval. A transition to an intermediate state
+// (Reconciling, waiting for the scheduler, not applied yet) first waits
+// up to ProgressInterval for the outcome: propagation usually takes less,
+// and then only the outcome is written. Progress details alone (replica
+// counts, messages) are written at most once per ProgressInterval.
+func (r *Reconciler) hold(k types.NamespacedName, slot int, now time.Time, transition, settled bool) time.Duration {
 	interval := r.ProgressInterval
 	if interval == 0 {
 		interval = time.Second
 	}
-	if transition || interval < 0 {
+	if interval < 0 || (transition && settled) {
 		return 0
+	}
+	if transition {
+		return r.written.putOff(k, slot, interval, now)
 	}
 	if wait := r.written.lastWrite(k, slot).Add(interval).Sub(now); wait > 0 {
 		return wait
@@ -219,6 +247,9 @@ func (r *Reconciler) writeBinding(ctx context.Context, rb *workv1alpha1.Resource
 		return err
 	}
 	status := map[string]any{"conditions": []any{cond}}
+	if want.ObservedGeneration > 0 {
+		status["observedGeneration"] = want.ObservedGeneration
+	}
 	if len(items) > 0 {
 		status["aggregatedStatus"] = items
 	}
@@ -267,7 +298,7 @@ func (r *Reconciler) events(ctx context.Context, tpl *workv1alpha1.ResourceTempl
 	if ready != nil && ready.Status == metav1.ConditionTrue && (prevReady == nil || prevReady.Status != metav1.ConditionTrue) {
 		logger.Info("ready", "message", ready.Message)
 		r.Recorder.Eventf(tpl, nil, corev1.EventTypeNormal, workv1alpha1.EventReasonAggregateStatusSucceed, "AggregateStatus",
-			"Ready: %s", ready.Message)
+			"Propagated to %s; Ready: %s", placement(want.Clusters), ready.Message)
 	}
 	prevStalled := meta.FindStatusCondition(tpl.Status.Conditions, workv1alpha1.TemplateConditionStalled)
 	st := meta.FindStatusCondition(want.Conditions, workv1alpha1.TemplateConditionStalled)
@@ -343,6 +374,9 @@ func matchObject(tpl *workv1alpha1.ResourceTemplate) (policymatch.Object, bool) 
 // bindingUpToDate compares what the binding shows with want, ignoring the
 // lastTransitionTime of FullyApplied.
 func bindingUpToDate(rb *workv1alpha1.ResourceBinding, want *BindingStatus) bool {
+	if rb.Status.ObservedGeneration != want.ObservedGeneration {
+		return false
+	}
 	cur := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionFullyApplied)
 	if cur == nil || !sameCondition(*cur, want.FullyApplied) {
 		return false
@@ -402,12 +436,33 @@ func templateTransition(cur, want *workv1alpha1.ResourceTemplateStatus) bool {
 	return false
 }
 
-// bindingTransition is the same for the binding: FullyApplied, and the
-// clusters listed.
+// templateSettled tells whether want is an outcome a reader waits for:
+// Ready or Stalled (not Reconciling).
+func templateSettled(want *workv1alpha1.ResourceTemplateStatus) bool {
+	return meta.FindStatusCondition(want.Conditions, workv1alpha1.TemplateConditionReconciling) == nil
+}
+
+// bindingSettled tells whether want is an outcome: FullyApplied, or a
+// failure to apply somewhere.
+func bindingSettled(want *BindingStatus) bool {
+	if want.FullyApplied.Status == metav1.ConditionTrue {
+		return true
+	}
+	for _, it := range want.AggregatedStatus {
+		if !it.Applied && it.AppliedMessage != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// bindingTransition is the same for the binding: FullyApplied, the
+// generation rendered and the clusters listed.
 func bindingTransition(rb *workv1alpha1.ResourceBinding, want *BindingStatus) bool {
 	c := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionFullyApplied)
 	if c == nil || c.Status != want.FullyApplied.Status || c.Reason != want.FullyApplied.Reason ||
-		c.ObservedGeneration != want.FullyApplied.ObservedGeneration || len(rb.Status.AggregatedStatus) != len(want.AggregatedStatus) {
+		c.ObservedGeneration != want.FullyApplied.ObservedGeneration || len(rb.Status.AggregatedStatus) != len(want.AggregatedStatus) ||
+		rb.Status.ObservedGeneration != want.ObservedGeneration {
 		return true
 	}
 	for i, w := range want.AggregatedStatus {
@@ -482,4 +537,21 @@ func applyObject(kind, namespace, name string, status map[string]any) *unstructu
 // key is the reconcile key of an object in the template namespace.
 func key(o metav1.Object) types.NamespacedName {
 	return types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// placement names the clusters a template is propagated to as the
+// scheduler does, {member1:2, member2:1}, without the replicas for kinds
+// that have none; clusters it is leaving are not listed.
+func placement(cs []workv1alpha1.TemplateClusterStatus) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		switch {
+		case c.Evicting:
+		case c.AssignedReplicas != nil:
+			parts = append(parts, fmt.Sprintf("%s:%d", c.Name, *c.AssignedReplicas))
+		default:
+			parts = append(parts, c.Name)
+		}
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

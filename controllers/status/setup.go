@@ -2,11 +2,13 @@ package status
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
 )
@@ -29,8 +32,9 @@ import (
 //     changes (status.policy);
 //   - bindings (same name as their template): all but changes of the
 //     fields this controller writes;
-//   - Works: every change, mapped to their binding through
-//     workv1alpha1.AnnotationBinding;
+//   - Works, on the host and in memory: every change, mapped to their
+//     binding through workv1alpha1.AnnotationBinding;
+//   - the binding controller's marks of the generation it rendered;
 //   - no policies: a new policy that selects an unclaimed template shows
 //     up as the detector's claim on the template.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
@@ -43,14 +47,28 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 4
 	}
+	if r.Works == nil {
+		return fmt.Errorf("status controller: no Work store")
+	}
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.TemplateNamespace })
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("status").
 		For(&workv1alpha1.ResourceTemplate{}, builder.WithPredicates(inNamespace, predicate.Funcs{UpdateFunc: templateChanged})).
 		Watches(&workv1alpha1.ResourceBinding{}, &handler.EnqueueRequestForObject{},
-			builder.WithPredicates(inNamespace, predicate.Funcs{UpdateFunc: bindingChanged})).
-		Watches(&workv1alpha1.Work{}, handler.EnqueueRequestsFromMapFunc(r.workBinding),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+			builder.WithPredicates(inNamespace, predicate.Funcs{UpdateFunc: bindingChanged}))
+	for _, src := range r.Works.Sources(mgr.GetCache(), handler.EnqueueRequestsFromMapFunc(r.workBinding), predicate.ResourceVersionChangedPredicate{}) {
+		b = b.WatchesRawSource(src)
+	}
+	// The binding controller's marks of what it rendered.
+	b = b.WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		r.Works.Rendered.OnMark(func(k types.NamespacedName) {
+			if ctx.Err() == nil {
+				q.Add(reconcile.Request{NamespacedName: k})
+			}
+		})
+		return nil
+	}))
+	return b.
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }

@@ -28,6 +28,28 @@ type writes struct {
 	// last[key] is when the template's [0] and the binding's [1] status
 	// were last written.
 	last map[types.NamespacedName][2]time.Time
+	// deferred[key] is when a write of an intermediate state of the
+	// template [0] or the binding [1] was first put off; zero when none is.
+	deferred map[types.NamespacedName][2]time.Time
+}
+
+// putOff returns how long a write of an intermediate state in slot of k
+// still waits: interval from the first time it was put off.
+func (w *writes) putOff(k types.NamespacedName, slot int, interval time.Duration, now time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.deferred == nil {
+		w.deferred = map[types.NamespacedName][2]time.Time{}
+	}
+	d := w.deferred[k]
+	if d[slot].IsZero() {
+		d[slot] = now
+		w.deferred[k] = d
+	}
+	if wait := interval - now.Sub(d[slot]); wait > 0 {
+		return wait
+	}
+	return 0
 }
 
 const (
@@ -49,6 +71,14 @@ func (w *writes) stamp(k types.NamespacedName, slot int, at time.Time) {
 	l := w.last[k]
 	l[slot] = at
 	w.last[k] = l
+	if d, ok := w.deferred[k]; ok {
+		d[slot] = time.Time{}
+		if d[0].IsZero() && d[1].IsZero() {
+			delete(w.deferred, k)
+		} else {
+			w.deferred[k] = d
+		}
+	}
 }
 
 type written[T any] struct {
@@ -91,7 +121,7 @@ func (w *writes) wroteBinding(rb *workv1alpha1.ResourceBinding, rv string, st *B
 	if w.bindings == nil {
 		w.bindings = map[types.NamespacedName]written[BindingStatus]{}
 	}
-	c := BindingStatus{FullyApplied: st.FullyApplied}
+	c := BindingStatus{ObservedGeneration: st.ObservedGeneration, FullyApplied: st.FullyApplied}
 	for _, it := range st.AggregatedStatus {
 		c.AggregatedStatus = append(c.AggregatedStatus, *it.DeepCopy())
 	}
@@ -132,6 +162,7 @@ func (w *writes) overlayBinding(rb *workv1alpha1.ResourceBinding) {
 		delete(w.bindings, k)
 		return
 	}
+	rb.Status.ObservedGeneration = rec.status.ObservedGeneration
 	rb.Status.AggregatedStatus = nil
 	for _, it := range rec.status.AggregatedStatus {
 		rb.Status.AggregatedStatus = append(rb.Status.AggregatedStatus, *it.DeepCopy())
@@ -152,4 +183,5 @@ func (w *writes) forget(k types.NamespacedName) {
 	delete(w.templates, k)
 	delete(w.bindings, k)
 	delete(w.last, k)
+	delete(w.deferred, k)
 }

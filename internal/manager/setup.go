@@ -22,6 +22,7 @@ import (
 	rebalancerwebhook "argosy.dev/argosy/internal/webhooks/rebalancer"
 	"argosy.dev/argosy/internal/webhooks/resourcetemplate"
 	"argosy.dev/argosy/internal/workindex"
+	"argosy.dev/argosy/internal/workstore"
 )
 
 // setupControllers registers every reconciler with the manager. Each
@@ -62,15 +63,20 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := workindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	bc := &binding.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	mode, err := workstore.ParseMode(o.WorkObjects)
+	if err != nil {
+		return err
+	}
+	works := workstore.New(mode, mgr.GetClient())
+	bc := &binding.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := bc.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	ex := &execution.Reconciler{Members: members, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	ex := &execution.Reconciler{Members: members, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := ex.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles}
+	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := st.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

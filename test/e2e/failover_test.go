@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,18 +104,24 @@ placement:
 	rb := waitPlacement(t, rbName, map[string]int32{"member2": 2})
 	expectNoDuplicates(t, rb)
 	waitDeployment(t, "member2", "default", name, 2)
-	// member2 is healthy: the task ends, and the Work of member1 waits in
-	// deletion for its member to come back.
-	eventually(t, 30*time.Second, "the eviction task ends and member1's Work is being deleted", func(ctx context.Context) (bool, string) {
+	// member2 is healthy: the task ends, and member1's copy waits for its
+	// member to come back to be deleted: the binding's status lists member1
+	// as a cluster it is leaving (its Work, kept in the manager's memory, is
+	// being deleted).
+	eventually(t, 30*time.Second, "the eviction task ends and member1 is being left", func(ctx context.Context) (bool, string) {
 		var rb workv1alpha1.ResourceBinding
 		if err := hostClient.Get(ctx, client.ObjectKey{Namespace: templateNamespace, Name: rbName}, &rb); err != nil {
 			return false, err.Error()
 		}
-		w := &workv1alpha1.Work{}
-		err := hostClient.Get(ctx, client.ObjectKey{Namespace: workv1alpha1.ExecutionNamespacePrefix + "member1", Name: rbName}, w)
-		deleting := apierrors.IsNotFound(err) || (err == nil && w.DeletionTimestamp != nil)
-		return len(rb.Spec.GracefulEvictionTasks) == 0 && deleting,
-			fmt.Sprintf("tasks %s; Work of member1: err %v, deletionTimestamp %v", tasksOf(&rb), err, w.DeletionTimestamp)
+		leaving := false
+		for _, it := range rb.Status.AggregatedStatus {
+			leaving = leaving || it.ClusterName == "member1"
+		}
+		for _, tc := range rb.Spec.Clusters {
+			leaving = leaving && tc.Name != "member1"
+		}
+		return len(rb.Spec.GracefulEvictionTasks) == 0 && leaving,
+			fmt.Sprintf("tasks %s; clusters %v; aggregated status %d entries", tasksOf(&rb), rb.Spec.Clusters, len(rb.Status.AggregatedStatus))
 	})
 
 	restart()

@@ -176,8 +176,7 @@ func TestSeed001NginxRunsInBothMembers(t *testing.T) {
 	if fmt.Sprint(st["replicas"], "/", st["readyReplicas"]) != "2/2" {
 		t.Errorf("template aggregated status %v, want replicas 2 and readyReplicas 2", st)
 	}
-	waitEvent(t, name, workv1alpha1.EventReasonSyncWorkSucceed, "")
-	waitEvent(t, name, workv1alpha1.EventReasonAggregateStatusSucceed, "")
+	waitEvent(t, name, workv1alpha1.EventReasonAggregateStatusSucceed, "Propagated to {member1:1, member2:1}")
 
 	// Deleting the template removes the Deployment from every member.
 	deleteAndWait(t, templateObject(name))

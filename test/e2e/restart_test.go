@@ -201,18 +201,22 @@ spec:
 		if !slices.Equal(got, want) {
 			t.Errorf("%s holds %d Deployments in %s, want exactly the %d of the templates", c, len(got), ns, n)
 		}
-		var works workv1alpha1.WorkList
-		if err := hostClient.List(ctx, &works, client.InNamespace(workv1alpha1.ExecutionNamespacePrefix+c)); err != nil {
+		// The per-cluster outcome is in each binding's status (the Works
+		// of push members are kept in the manager's memory).
+		var bindings workv1alpha1.ResourceBindingList
+		if err := hostClient.List(ctx, &bindings, client.InNamespace(templateNamespace)); err != nil {
 			t.Fatal(err)
 		}
 		count := 0
-		for _, w := range works.Items {
-			if names[w.Name] {
-				count++
+		for _, rb := range bindings.Items {
+			for _, it := range rb.Status.AggregatedStatus {
+				if names[rb.Name] && it.ClusterName == c && it.Applied {
+					count++
+				}
 			}
 		}
 		if count != n {
-			t.Errorf("%d Works for %s, want %d", count, c, n)
+			t.Errorf("%d bindings report their object applied in %s, want %d", count, c, n)
 		}
 	}
 	t.Logf("propagated after the restart in %s in all", time.Since(start).Round(10*time.Millisecond))

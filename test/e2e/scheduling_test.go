@@ -27,12 +27,12 @@ const templateNamespace = "argosy-templates"
 // TestSeed000DynamicWeight: Deployment foo, 3 replicas of 10m CPU, divided
 // by available replicas over members with room for 2 (member1: two nodes
 // with room for one each) and 1 (member2) gives {member1:2, member2:1}, and
-// the template gets Karmada's ScheduleBindingSucceed event.
+// the template's one success event (Ready) names that placement.
 func TestSeed000DynamicWeight(t *testing.T) {
 	applySeed(t, "000-workload-rebalancer/01-deployment-and-policy.yaml")
 	rb := waitScheduled(t, "deployment-default-foo-8d3d19e8")
 	expectPlacement(t, rb, map[string]int32{"member1": 2, "member2": 1})
-	waitEvent(t, "deployment-default-foo-8d3d19e8", "ScheduleBindingSucceed", "{member1:2, member2:1}")
+	waitEvent(t, "deployment-default-foo-8d3d19e8", workv1alpha1.EventReasonAggregateStatusSucceed, "Propagated to {member1:2, member2:1}")
 }
 
 // TestClusterAffinitiesFallThrough: the first group (member2, room for one

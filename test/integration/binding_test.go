@@ -159,6 +159,7 @@ func setTemplateImage(t *testing.T, rtName, image string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := rt.DeepCopy()
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(rt.Spec.Template.Raw); err != nil {
 		t.Fatal(err)
@@ -169,7 +170,8 @@ func setTemplateImage(t *testing.T, rtName, image string) {
 	if rt.Spec.Template.Raw, err = json.Marshal(u.Object); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8sClient.Update(ctx, rt); err != nil {
+	// A merge patch: the controllers write the template's status meanwhile.
+	if err := k8sClient.Patch(ctx, rt, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -188,8 +188,11 @@ func TestSchedulerPlacesWithWeightsAndFollowsScale(t *testing.T) {
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(rt), rt); err != nil {
 		t.Fatal(err)
 	}
+	// A merge patch of the spec: the detector and the status controller
+	// write the template's status meanwhile, and an Update would conflict.
+	before := rt.DeepCopy()
 	rt.Spec.Template = scaled.Spec.Template
-	if err := k8sClient.Update(ctx, rt); err != nil {
+	if err := k8sClient.Patch(ctx, rt, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	waitBindingCondition(t, rt.Name, scheduledAs("sched-a:2,sched-b:6"))

@@ -253,8 +253,9 @@ func TestStatusScheduledToUnreachableCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	scaled := deploymentTemplate(t, "status-ghost", 3)
+	before := rt.DeepCopy()
 	rt.Spec.Template = scaled.Spec.Template
-	if err := k8sClient.Update(ctx, rt); err != nil {
+	if err := k8sClient.Patch(ctx, rt, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	check(3)

@@ -106,6 +106,10 @@ func start(ctx context.Context) (*envtest.Environment, error) {
 	mgrOptions.LeaderElectionNamespace = "argosy-system"
 	mgrOptions.WebhookHost, mgrOptions.WebhookPort, mgrOptions.WebhookCertDir = wh.LocalServingHost, wh.LocalServingPort, wh.LocalServingCertDir
 	mgrOptions.WebhookCertSecret = "" // envtest provides the certificate
+	// The integration tests read the Works the binding controller renders,
+	// so they keep every Work on the host (there are no members here to
+	// apply them to); the e2e tests run the default, Works in memory.
+	mgrOptions.WorkObjects = "always"
 	mgr, err := manager.New(ctx, cfg, mgrOptions)
 	if err != nil {
 		return env, err
