@@ -296,3 +296,32 @@ func TestDesiredWork(t *testing.T) {
 		t.Errorf("spec without manifests = %+v", w.Spec)
 	}
 }
+
+func TestTombstone(t *testing.T) {
+	rb := &workv1alpha1.ResourceBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "argosy-templates", Name: "deployment-default-web-1"},
+		Spec: workv1alpha1.ResourceBindingSpec{
+			Resource:                    workv1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "default", Name: "web"},
+			ConflictResolution:          policyv1alpha1.ConflictOverwrite,
+			PreserveResourcesOnDeletion: ptr.To(true),
+		},
+	}
+	w := tombstone(rb, "m1")
+	if w.Namespace != "argosy-es-m1" || w.Name != rb.Name ||
+		w.Annotations[workv1alpha1.AnnotationBinding] != "argosy-templates/deployment-default-web-1" ||
+		w.Annotations[workv1alpha1.AnnotationConflictResolution] != "Overwrite" {
+		t.Errorf("metadata %+v", w.ObjectMeta)
+	}
+	if len(w.Spec.Workload.Manifests) != 1 || string(w.Spec.Workload.Manifests[0].Raw) != `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default"}}` {
+		t.Errorf("manifests %s", w.Spec.Workload.Manifests)
+	}
+	if w.Spec.PreserveResourcesOnDeletion == nil || !*w.Spec.PreserveResourcesOnDeletion {
+		t.Error("preserveResourcesOnDeletion not carried")
+	}
+	rb.Spec.Resource = workv1alpha1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: "team"}
+	rb.Spec.PreserveResourcesOnDeletion = nil
+	w = tombstone(rb, "m1")
+	if string(w.Spec.Workload.Manifests[0].Raw) != `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}` || w.Spec.PreserveResourcesOnDeletion != nil {
+		t.Errorf("cluster-scoped: %s, preserve %v", w.Spec.Workload.Manifests[0].Raw, w.Spec.PreserveResourcesOnDeletion)
+	}
+}

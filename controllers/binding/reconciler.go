@@ -148,6 +148,7 @@ func (r *Reconciler) sync(ctx context.Context, rb *workv1alpha1.ResourceBinding,
 	var errs []error
 
 	r.tombstones(ctx, rb, works, func(cluster string) bool { return !isTarget[cluster] && !keep[cluster] })
+	r.holdEvicted(ctx, rb, works, keep)
 	for _, cluster := range r.stale(key, works, isTarget, keep) {
 		deleted, err := r.deleteWork(ctx, key, cluster, works[cluster])
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	workv1alpha1 "argosy.dev/argosy/api/work/v1alpha1"
@@ -69,4 +71,32 @@ func tombstone(rb *workv1alpha1.ResourceBinding, cluster string) *workv1alpha1.W
 		w.Spec.PreserveResourcesOnDeletion = rb.Spec.PreserveResourcesOnDeletion
 	}
 	return w
+}
+
+// holdEvicted puts in memory, for every cluster under graceful eviction
+// whose Work kept in memory was lost with a restart, a Work that names the
+// object there with dispatching suspended: the execution controller
+// observes the object without changing it (an evicted cluster's copy is
+// left as it is), the status controller lists the cluster as one being
+// left, and when the eviction ends the Work is deleted like any other,
+// which removes the copy. It returns the clusters that got one.
+func (r *Reconciler) holdEvicted(ctx context.Context, rb *workv1alpha1.ResourceBinding, works map[string]*workv1alpha1.Work, keep map[string]bool) []string {
+	var out []string
+	for cluster := range keep {
+		key := types.NamespacedName{Namespace: workNamespace(cluster), Name: rb.Name}
+		if works[cluster] != nil || !r.Works.InMemory(ctx, key) || r.Works.Memory.Has(key) || r.Works.Memory.Cleaned(key) {
+			continue
+		}
+		w := tombstone(rb, cluster)
+		w.Finalizers = []string{workv1alpha1.WorkFinalizer}
+		w.Spec.SuspendDispatching = ptr.To(true)
+		if _, err := r.Works.Memory.Apply(w, ownedAnnotations); err != nil {
+			log.FromContext(ctx).Error(err, "keeping the Work of a cluster under eviction", "cluster", cluster)
+			continue
+		}
+		log.FromContext(ctx).Info("no Work in memory for a cluster under eviction (the manager restarted); observing its copy until the eviction ends", "cluster", cluster)
+		out = append(out, cluster)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -302,8 +302,9 @@ func TestExecutionAppliesDeployment(t *testing.T) {
 	if err := exMember(t).Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
 		t.Fatal(err)
 	}
+	before := d.DeepCopy()
 	d.Spec.Template.Spec.Containers[0].Image = "nginx:edited-in-member"
-	if err := exMember(t).Update(ctx, d); err != nil {
+	if err := exMember(t).Patch(ctx, d, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	exGet(t, d, 30*time.Second, func() (bool, string) {
@@ -709,9 +710,12 @@ func TestExecutionRetainReplicas(t *testing.T) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "scaled"}}
 	exGet(t, d, 10*time.Second, func() (bool, string) { return ptr.Deref(d.Spec.Replicas, 0) == 1, fmt.Sprint(d.Spec.Replicas) })
 
+	// A patch, not an update: member1's Deployment controller writes the
+	// object's status meanwhile.
+	before := d.DeepCopy()
 	d.Spec.Replicas = ptr.To[int32](0)
 	d.Spec.Template.Spec.Containers[0].Image = "nginx:edited-in-member"
-	if err := exMember(t).Update(ctx, d); err != nil {
+	if err := exMember(t).Patch(ctx, d, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	exGet(t, d, 30*time.Second, func() (bool, string) {
