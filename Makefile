@@ -100,6 +100,29 @@ bench: tools $(BENCHSTAT) ## Run the Go benchmarks (5 runs each, 3 for the end-t
 	ARGOSY_BIN=$(LOCALBIN) go test ./test/e2e -run '^$$' -bench . -benchtime=1x -count=$(E2E_BENCH_COUNT) -timeout 180m | tee -a $(LOCALBIN)/bench.txt
 	$(BENCHSTAT) $(LOCALBIN)/bench.txt
 
+# make profile: one cold-start run (5,000 templates times PROFILE_SCALE)
+# with CPU profiles of the host kube-apiserver and the manager for the
+# first PROFILE_SECONDS after the manager resumes, and the manager's heap
+# once every binding is FullyApplied, into PROFILE_DIR with `go tool pprof
+# -top` summaries next to them.
+PROFILE_SCALE ?= 1
+PROFILE_SECONDS ?= 30
+PROFILE_DIR ?= $(LOCALBIN)/profiles
+
+.PHONY: profile
+profile: tools ## Profile the host apiserver and the manager during one cold start (bin/profiles/).
+	rm -rf $(PROFILE_DIR) && mkdir -p $(PROFILE_DIR)
+	ARGOSY_BIN=$(LOCALBIN) ARGOSY_BENCH_SCALE=$(PROFILE_SCALE) ARGOSY_PROFILE_DIR=$(PROFILE_DIR) ARGOSY_PROFILE_SECONDS=$(PROFILE_SECONDS) \
+		go test ./test/e2e -run '^$$' -bench '^BenchmarkColdStart5000$$' -benchtime=1x -count=1 -timeout 60m | tee $(PROFILE_DIR)/bench.log
+	for p in host-apiserver.cpu manager.cpu manager.heap; do \
+		go tool pprof -top -nodecount=25 $(PROFILE_DIR)/$$p.pprof > $(PROFILE_DIR)/$$p.txt; \
+	done
+	for p in host-apiserver.cpu manager.cpu; do \
+		go tool pprof -top -cum -nodecount=25 $(PROFILE_DIR)/$$p.pprof > $(PROFILE_DIR)/$$p.cum.txt; \
+	done
+	go tool pprof -top -nodecount=25 -sample_index=alloc_space $(PROFILE_DIR)/manager.heap.pprof > $(PROFILE_DIR)/manager.heap.alloc.txt
+	@for f in $(PROFILE_DIR)/*.txt; do echo "== $$f"; head -n 35 $$f; done
+
 ##@ Build
 
 .PHONY: build

@@ -55,9 +55,6 @@ func watchBindings(ctx context.Context, seen func(*workv1alpha1.ResourceBinding)
 		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
 }
 
-// writeVerbs are the apiserver's verbs of requests that write.
-var writeVerbs = []string{"APPLY", "PATCH", "POST", "PUT"}
-
 func cleanupBench(ctx context.Context, b *testing.B, ns string) {
 	// Templates of the run, then the policy; bindings follow their templates.
 	var list workv1alpha1.ResourceTemplateList

@@ -71,7 +71,11 @@ func run(m *testing.M) int {
 
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: filepath.Join(dir, "fleet"), Members: e2eMembers()})
+	testFleet, err = fleet.Start(startCtx, fleet.Options{BinDir: binDir, Dir: filepath.Join(dir, "fleet"), Members: e2eMembers(),
+		// The cold-start benchmark profiles the host apiserver when asked
+		// to (make profile); install.Install then serves the manager's
+		// pprof too.
+		HostProfiling: os.Getenv(install.ProfileDirEnv) != ""})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the fleet:", err)
 		return 1

@@ -17,6 +17,10 @@ type cluster struct {
 	member  *MemberSpec // nil for the host
 	port    int
 	pki     *clusterPKI
+	// profiling serves the apiserver's /debug/pprof (Options.HostProfiling).
+	profiling bool
+	// bare: a member that is only an apiserver (AddBareMember).
+	bare bool
 
 	kubeconfig     []byte // standalone, current context set
 	kubeconfigPath string
@@ -73,7 +77,7 @@ func (c *cluster) apiserverArgs(etcdURL string, extra []string) []string {
 		"--requestheader-username-headers=X-Remote-User",
 		"--requestheader-group-headers=X-Remote-Group",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--profiling=false",
+		"--profiling=" + strconv.FormatBool(c.profiling),
 		// With clients still watching, a SIGTERM would otherwise wait out
 		// the 60s request timeout before exiting; this mode drains
 		// ordinary requests and then gives watches 2s.

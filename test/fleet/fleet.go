@@ -185,7 +185,7 @@ func (f *Fleet) setup() error {
 		"--unsafe-no-fsync=true",
 	}...)
 
-	f.host = &cluster{name: hostName, context: HostContext, port: ports[2]}
+	f.host = &cluster{name: hostName, context: HostContext, port: ports[2], profiling: o.HostProfiling}
 	all := []*cluster{f.host}
 	for i := range o.Members {
 		m := &o.Members[i]
@@ -195,20 +195,7 @@ func (f *Fleet) setup() error {
 		all = append(all, c)
 	}
 	for _, c := range all {
-		if c.pki, err = newClusterPKI(filepath.Join(o.Dir, "pki", c.name), c.name); err != nil {
-			return err
-		}
-		if c.kubeconfig, err = kubeconfig(c.context, c); err != nil {
-			return err
-		}
-		c.kubeconfigPath = filepath.Join(o.Dir, "kubeconfigs", c.name+".kubeconfig")
-		if err := os.WriteFile(c.kubeconfigPath, c.kubeconfig, 0o600); err != nil {
-			return err
-		}
-		if c.config, err = restConfig(c.kubeconfig); err != nil {
-			return err
-		}
-		if c.client, err = kubernetes.NewForConfig(c.config); err != nil {
+		if err := f.prepareCluster(c); err != nil {
 			return err
 		}
 	}
@@ -217,6 +204,27 @@ func (f *Fleet) setup() error {
 		return err
 	}
 	return os.WriteFile(f.KubeconfigPath(), merged, 0o600)
+}
+
+// prepareCluster writes a cluster's certificates and kubeconfig and makes
+// its admin client.
+func (f *Fleet) prepareCluster(c *cluster) error {
+	var err error
+	if c.pki, err = newClusterPKI(filepath.Join(f.opts.Dir, "pki", c.name), c.name); err != nil {
+		return err
+	}
+	if c.kubeconfig, err = kubeconfig(c.context, c); err != nil {
+		return err
+	}
+	c.kubeconfigPath = filepath.Join(f.opts.Dir, "kubeconfigs", c.name+".kubeconfig")
+	if err := os.WriteFile(c.kubeconfigPath, c.kubeconfig, 0o600); err != nil {
+		return err
+	}
+	if c.config, err = restConfig(c.kubeconfig); err != nil {
+		return err
+	}
+	c.client, err = kubernetes.NewForConfig(c.config)
+	return err
 }
 
 func (f *Fleet) newProcess(name string, comp Component, args ...string) *process {
@@ -420,11 +428,22 @@ func (f *Fleet) Stop() error {
 }
 
 func (f *Fleet) member(name string) (*cluster, error) {
-	c, ok := f.byName[name]
+	c, ok := f.lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("fleet: no member %q", name)
 	}
+	if c.bare {
+		return nil, fmt.Errorf("fleet: %q is a bare member (an apiserver only)", name)
+	}
 	return c, nil
+}
+
+// lookup finds a member, bare members included.
+func (f *Fleet) lookup(name string) (*cluster, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.byName[name]
+	return c, ok
 }
 
 // StopMemberAPIServer stops one member's kube-apiserver, leaving its
@@ -583,7 +602,7 @@ func (f *Fleet) MemberNames() []string {
 // Member returns the spec a member was started with (nodes added later by
 // AddNodes not included), and false for an unknown name.
 func (f *Fleet) Member(name string) (MemberSpec, bool) {
-	c, ok := f.byName[name]
+	c, ok := f.lookup(name)
 	if !ok {
 		return MemberSpec{}, false
 	}
@@ -599,7 +618,7 @@ func (f *Fleet) Member(name string) (MemberSpec, bool) {
 // MemberConfig is an admin client config for a member (a copy to modify), or
 // nil for an unknown name.
 func (f *Fleet) MemberConfig(name string) *rest.Config {
-	if c, ok := f.byName[name]; ok {
+	if c, ok := f.lookup(name); ok {
 		return rest.CopyConfig(c.config)
 	}
 	return nil
@@ -609,7 +628,7 @@ func (f *Fleet) MemberConfig(name string) *rest.Config {
 // context = member name) for one member, as stored in a Secret to register
 // the member; nil for an unknown name.
 func (f *Fleet) MemberKubeconfig(name string) []byte {
-	if c, ok := f.byName[name]; ok {
+	if c, ok := f.lookup(name); ok {
 		return slices.Clone(c.kubeconfig)
 	}
 	return nil
@@ -617,7 +636,7 @@ func (f *Fleet) MemberKubeconfig(name string) []byte {
 
 // MemberKubeconfigPath is the file with MemberKubeconfig, or "".
 func (f *Fleet) MemberKubeconfigPath(name string) string {
-	if c, ok := f.byName[name]; ok {
+	if c, ok := f.lookup(name); ok {
 		return c.kubeconfigPath
 	}
 	return ""
@@ -625,7 +644,7 @@ func (f *Fleet) MemberKubeconfigPath(name string) string {
 
 // MemberEndpoint is a member's apiserver URL (https://127.0.0.1:<port>), or "".
 func (f *Fleet) MemberEndpoint(name string) string {
-	if c, ok := f.byName[name]; ok {
+	if c, ok := f.lookup(name); ok {
 		return c.endpoint()
 	}
 	return ""

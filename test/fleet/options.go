@@ -48,6 +48,9 @@ type Options struct {
 	// ExtraArgs are appended to the command line of every process of a
 	// component, e.g. {KubeAPIServer: {"--feature-gates=..."}}.
 	ExtraArgs map[Component][]string
+	// HostProfiling serves /debug/pprof on the host kube-apiserver (for the
+	// admin); every other process of the fleet runs with --profiling=false.
+	HostProfiling bool
 }
 
 // MemberSpec describes one member cluster.

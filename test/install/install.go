@@ -45,7 +45,14 @@ type Options struct {
 	Manager string
 	// ManagerArgs are added to the manager's command line.
 	ManagerArgs []string
+	// Pprof serves the manager's /debug/pprof on a free loopback port
+	// (ManagerPprofAddr says which); also on when ProfileDirEnv is set.
+	Pprof bool
 }
+
+// ProfileDirEnv names the directory benchmarks write profiles to; when it
+// is set, Install serves the manager's /debug/pprof (see Options.Pprof).
+const ProfileDirEnv = "ARGOSY_PROFILE_DIR"
 
 // skippedKinds are the parts of config/default that cannot or must not run
 // against a local fleet: the manager Deployment (nothing runs containers) and
@@ -84,7 +91,15 @@ func Install(ctx context.Context, f *fleet.Fleet, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := StartManager(ctx, f, o.Manager, append(wh.managerArgs(), o.ManagerArgs...)...); err != nil {
+	args := wh.managerArgs()
+	if o.Pprof || os.Getenv(ProfileDirEnv) != "" {
+		addr, err := FreeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		args = append(args, "--pprof-bind-address="+addr)
+	}
+	if err := StartManager(ctx, f, o.Manager, append(args, o.ManagerArgs...)...); err != nil {
 		return err
 	}
 	for _, obj := range objs {
@@ -268,6 +283,26 @@ func ResumeManager(ctx context.Context, f *fleet.Fleet) error {
 		return err
 	}
 	return waitManagerReady(ctx, f, probe)
+}
+
+// ManagerPprofAddr is the host:port of the /debug/pprof endpoints of the
+// manager StartManager started, from its --pprof-bind-address (see
+// Options.Pprof); it stays the same across ResumeManager.
+func ManagerPprofAddr(f *fleet.Fleet) (string, error) {
+	args, err := f.ProcessArgs(ManagerProcess)
+	if err != nil {
+		return "", err
+	}
+	var addr string
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--pprof-bind-address="); ok {
+			addr = v
+		}
+	}
+	if addr == "" {
+		return "", fmt.Errorf("the manager serves no pprof endpoint (no --pprof-bind-address)")
+	}
+	return addr, nil
 }
 
 // WaitHTTP200 polls url for up to a minute until it answers 200 OK.
