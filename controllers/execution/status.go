@@ -97,11 +97,13 @@ func onlyMemberStatus(a, b *workv1alpha1.WorkStatus) bool {
 	return statusEqual(&x, &y)
 }
 
-// statusSpacing is how long a status write that only carries changes of
-// the member objects' status waits for more of them: a rollout changes a
-// Deployment's status several times within a second, and each write costs
-// the host apiserver a server-side apply. Writes that change the Applied
-// condition, the generation or the manifests go at once.
+// statusSpacing is how long a status write to a host Work that only
+// carries changes of the member objects' status waits for more of them: a
+// rollout changes a Deployment's status several times within a second,
+// and each write costs the host apiserver a server-side apply. Writes that
+// change the Applied condition, the generation or the manifests go at
+// once, and so does every write to a Work kept in memory, which costs the
+// host nothing.
 const statusSpacing = time.Second
 
 // writeStatus writes the Work's status when it differs from what the cache
@@ -116,7 +118,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, work *workv1alpha1.Work, a
 		return 0, nil
 	}
 	now := time.Now()
-	if onlyMemberStatus(&work.Status, next) {
+	if onlyMemberStatus(&work.Status, next) && r.Works.IsHostObject(work) {
 		if wait := r.written.putOff(work, statusSpacing, now); wait > 0 {
 			return wait, nil
 		}

@@ -56,6 +56,10 @@ type BindingStatus struct {
 	AggregatedStatus []workv1alpha1.AggregatedStatusItem
 	// FullyApplied is the FullyApplied condition.
 	FullyApplied metav1.Condition
+	// Observed tells that every target cluster's object has reported its
+	// status for what was applied (not written: it says whether this
+	// status is an outcome or a step on the way, see Reconciler.hold).
+	Observed bool
 }
 
 // Compute derives the binding's aggregated status and FullyApplied
@@ -109,6 +113,7 @@ func Compute(in Input) (Output, error) {
 			ObservedGeneration: rendered,
 			AggregatedStatus:   aggregatedItems(clusters, members, summaries),
 			FullyApplied:       fullyApplied(rb, rendered, clusters, members, in.Now),
+			Observed:           res.AllObserved && len(res.PerCluster) > 0,
 		}
 	}
 

@@ -54,6 +54,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,7 @@ type Reconciler struct {
 	Now func() time.Time
 
 	written writes
+	seen    generations
 }
 
 // Reconcile brings one binding's and one template's status up to date.
@@ -118,6 +120,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, tpl); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.written.forget(req.NamespacedName)
+			r.seen.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -142,6 +145,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	now := r.now()
+	r.seen.see(req.NamespacedName, tpl.Generation, now)
 	in := Input{Template: tpl, Binding: rb, Now: metav1.NewTime(now)}
 	if rb != nil {
 		rendered, known := r.Works.Rendered.Get(req.NamespacedName, rb.UID)
@@ -261,6 +265,11 @@ func (r *Reconciler) writeBinding(ctx context.Context, rb *workv1alpha1.Resource
 		return fmt.Errorf("writing status.aggregatedStatus and the FullyApplied condition of ResourceBinding %s/%s: %w", rb.Namespace, rb.Name, err)
 	}
 	r.written.wroteBinding(rb, u.GetResourceVersion(), want, now)
+	if want.FullyApplied.Status == metav1.ConditionTrue {
+		if g, err := strconv.ParseInt(rb.Annotations[workv1alpha1.AnnotationTemplateGeneration], 10, 64); err == nil {
+			r.seen.applied(key(rb), g, now)
+		}
+	}
 	prev := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionFullyApplied)
 	if prev == nil || prev.Status != want.FullyApplied.Status {
 		log.FromContext(ctx).V(1).Info("FullyApplied", "status", want.FullyApplied.Status, "message", want.FullyApplied.Message)
@@ -442,11 +451,13 @@ func templateSettled(want *workv1alpha1.ResourceTemplateStatus) bool {
 	return meta.FindStatusCondition(want.Conditions, workv1alpha1.TemplateConditionReconciling) == nil
 }
 
-// bindingSettled tells whether want is an outcome: FullyApplied, or a
-// failure to apply somewhere.
+// bindingSettled tells whether want is an outcome: FullyApplied with every
+// cluster's object observed (its status reported for what was applied, so
+// that the write that says FullyApplied also carries the members' status),
+// or a failure to apply somewhere.
 func bindingSettled(want *BindingStatus) bool {
 	if want.FullyApplied.Status == metav1.ConditionTrue {
-		return true
+		return want.Observed
 	}
 	for _, it := range want.AggregatedStatus {
 		if !it.Applied && it.AppliedMessage != "" {

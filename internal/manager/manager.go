@@ -20,7 +20,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"argosy.dev/argosy/internal/hostwrites"
 	"argosy.dev/argosy/internal/scheme"
+	"argosy.dev/argosy/internal/workstore"
 )
 
 // Options are the manager's settings; every field has a command-line flag.
@@ -73,6 +75,12 @@ type Options struct {
 	// no gracePeriodSeconds (Karmada's --graceful-eviction-timeout).
 	GracefulEvictionTimeout time.Duration
 
+	// WorkObjects says which Works are objects on the host apiserver:
+	// "pull-only" (the default) keeps the Works of push-mode clusters in the
+	// manager's memory, "always" writes every Work to the host
+	// (internal/workstore).
+	WorkObjects string
+
 	// TemplateNamespace is the one namespace that holds ResourceTemplates
 	// and ResourceBindings.
 	TemplateNamespace string
@@ -116,6 +124,7 @@ func DefaultOptions() Options {
 		DefaultNotReadyTolerationSeconds:    300,
 		DefaultUnreachableTolerationSeconds: 300,
 		GracefulEvictionTimeout:             10 * time.Minute,
+		WorkObjects:                         string(workstore.PullOnly),
 		TemplateNamespace:                   "argosy-templates",
 		SystemNamespace:                     "argosy-system",
 		EnableWebhooks:                      true,
@@ -146,6 +155,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", o.DefaultUnreachableTolerationSeconds, "tolerationSeconds of the NoExecute toleration for the unreachable taint added to policies that have none.")
 	fs.DurationVar(&o.GracefulEvictionTimeout, "graceful-eviction-timeout", o.GracefulEvictionTimeout, "How long an evicted cluster keeps its copy while the replacement is not healthy yet, unless the eviction task says otherwise.")
 	fs.DurationVar(&o.ClusterSuccessThreshold, "cluster-success-threshold", o.ClusterSuccessThreshold, "How long a member must pass its probes before it is Ready again.")
+	fs.StringVar(&o.WorkObjects, "work-objects", o.WorkObjects, `Which Works are objects on the host apiserver: "pull-only" (those of pull-mode clusters; push-mode Works stay in the manager's memory) or "always".`)
 	fs.StringVar(&o.TemplateNamespace, "template-namespace", o.TemplateNamespace, "The namespace that holds ResourceTemplates and ResourceBindings.")
 	fs.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "The namespace that holds member credentials.")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Run the admission webhook server.")
@@ -159,6 +169,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 
 // Validate reports options that cannot work, naming the flag.
 func (o Options) Validate() error {
+	if _, err := workstore.ParseMode(o.WorkObjects); err != nil {
+		return err
+	}
 	switch {
 	case o.TemplateNamespace == "":
 		return fmt.Errorf("--template-namespace must not be empty")
@@ -226,6 +239,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+	// The busy controllers get clients of their own, from base, so that
+	// their host writes are counted by name (argosy_host_writes_total);
+	// everything else (events, leader election, the other controllers) is
+	// counted as the manager's.
+	base := cfg
+	cfg = hostwrites.Config(base, "manager")
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -243,7 +262,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := addTemplateNamespace(mgr, o.TemplateNamespace); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(ctx, mgr, o); err != nil {
+	if err := setupControllers(ctx, mgr, base, o); err != nil {
 		return nil, err
 	}
 	if o.EnableWebhooks {

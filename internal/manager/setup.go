@@ -3,7 +3,9 @@ package manager
 import (
 	"context"
 
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"argosy.dev/argosy/controllers/binding"
 	"argosy.dev/argosy/controllers/cluster"
@@ -14,6 +16,7 @@ import (
 	"argosy.dev/argosy/controllers/scheduler"
 	"argosy.dev/argosy/controllers/status"
 	"argosy.dev/argosy/controllers/taintmanager"
+	"argosy.dev/argosy/internal/hostwrites"
 	"argosy.dev/argosy/internal/member"
 	"argosy.dev/argosy/internal/webhooks/autoscaling"
 	clusterwebhook "argosy.dev/argosy/internal/webhooks/cluster"
@@ -29,7 +32,17 @@ import (
 // controller lives in its own folder under controllers/ and exposes
 // SetupWithManager. The member cache (one client and one set of informers
 // per member cluster) is shared by the controllers that talk to members.
-func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
+func setupControllers(ctx context.Context, mgr ctrl.Manager, base *rest.Config, o Options) error {
+	clients := map[string]client.Client{}
+	for _, name := range []string{"detector", "scheduler", "binding", "execution", "status", "works"} {
+		c, err := client.New(hostwrites.Config(base, name), client.Options{
+			Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), Cache: &client.CacheOptions{Reader: mgr.GetCache()},
+		})
+		if err != nil {
+			return err
+		}
+		clients[name] = c
+	}
 	members := member.NewCache(mgr.GetClient(), ctrl.Log.WithName("members"),
 		member.WithSecretNamespace(o.SystemNamespace), member.WithRateLimits(float32(o.MemberAPIQPS), o.MemberAPIBurst))
 	if err := mgr.Add(members); err != nil {
@@ -47,13 +60,13 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := cl.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	det := &detector.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles,
+	det := &detector.Reconciler{Client: clients["detector"], TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles,
 		DefaultNotReadyTolerationSeconds: o.DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds: o.DefaultUnreachableTolerationSeconds}
 	if err := det.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
 	sch := &scheduler.Reconciler{
-		Client:   mgr.GetClient(),
+		Client:   clients["scheduler"],
 		Recorder: mgr.GetEventRecorderFor(scheduler.DefaultSchedulerName), //nolint:staticcheck // Karmada's event source name
 		Members:  members,
 	}
@@ -67,16 +80,16 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return err
 	}
-	works := workstore.New(mode, mgr.GetClient())
-	bc := &binding.Reconciler{TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
+	works := workstore.New(mode, clients["works"])
+	bc := &binding.Reconciler{Client: clients["binding"], TemplateNamespace: o.TemplateNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := bc.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	ex := &execution.Reconciler{Members: members, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
+	ex := &execution.Reconciler{Client: clients["execution"], Members: members, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := ex.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	st := &status.Reconciler{TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
+	st := &status.Reconciler{Client: clients["status"], TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles, Works: works}
 	if err := st.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
