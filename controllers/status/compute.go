@@ -56,10 +56,14 @@ type BindingStatus struct {
 	AggregatedStatus []workv1alpha1.AggregatedStatusItem
 	// FullyApplied is the FullyApplied condition.
 	FullyApplied metav1.Condition
-	// Observed tells that every target cluster's object has reported its
-	// status for what was applied (not written: it says whether this
-	// status is an outcome or a step on the way, see Reconciler.hold).
-	Observed bool
+	// Settled tells whether this status is an outcome a reader waits for
+	// rather than a step on the way (not written; see Reconciler.hold):
+	// FullyApplied with every target's object observed (its status
+	// reported for what was applied, so that the write that says
+	// FullyApplied carries the members' status too), a failure to apply
+	// somewhere, or nothing to apply (not scheduled anywhere, scheduling
+	// failed).
+	Settled bool
 }
 
 // Compute derives the binding's aggregated status and FullyApplied
@@ -113,8 +117,8 @@ func Compute(in Input) (Output, error) {
 			ObservedGeneration: rendered,
 			AggregatedStatus:   aggregatedItems(clusters, members, summaries),
 			FullyApplied:       fullyApplied(rb, rendered, clusters, members, in.Now),
-			Observed:           res.AllObserved && len(res.PerCluster) > 0,
 		}
+		out.Binding.Settled = bindingSettled(rb, out.Binding, res.AllObserved && len(res.PerCluster) > 0)
 	}
 
 	v, caughtUp := boundVerdict(in, rendered, res, clusters, members)
@@ -484,4 +488,22 @@ func wrappedPhrase(tpl *workv1alpha1.ResourceTemplate) string {
 		name = obj.Metadata.Namespace + "/" + name
 	}
 	return obj.APIVersion + " " + obj.Kind + " " + name
+}
+
+// bindingSettled tells whether want, the binding's next status, is an
+// outcome: see BindingStatus.Settled.
+func bindingSettled(rb *workv1alpha1.ResourceBinding, want *BindingStatus, observed bool) bool {
+	if want.FullyApplied.Status == metav1.ConditionTrue {
+		return observed
+	}
+	for _, it := range want.AggregatedStatus {
+		if !it.Applied && it.AppliedMessage != "" {
+			return true
+		}
+	}
+	if len(rb.Spec.Clusters) == 0 {
+		return true
+	}
+	sc := meta.FindStatusCondition(rb.Status.Conditions, workv1alpha1.ConditionScheduled)
+	return sc != nil && sc.Status == metav1.ConditionFalse
 }

@@ -183,7 +183,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	var later time.Duration
 	if rb != nil && out.Binding != nil && !bindingUpToDate(rb, out.Binding) {
-		if wait := r.hold(req.NamespacedName, bindingSlot, now, bindingTransition(rb, out.Binding), bindingSettled(out.Binding)); wait > 0 {
+		if wait := r.hold(req.NamespacedName, bindingSlot, now, bindingTransition(rb, out.Binding), out.Binding.Settled); wait > 0 {
 			later = wait
 		} else if err := r.writeBinding(ctx, rb, out.Binding, now); err != nil {
 			return ctrl.Result{}, err
@@ -449,22 +449,6 @@ func templateTransition(cur, want *workv1alpha1.ResourceTemplateStatus) bool {
 // Ready or Stalled (not Reconciling).
 func templateSettled(want *workv1alpha1.ResourceTemplateStatus) bool {
 	return meta.FindStatusCondition(want.Conditions, workv1alpha1.TemplateConditionReconciling) == nil
-}
-
-// bindingSettled tells whether want is an outcome: FullyApplied with every
-// cluster's object observed (its status reported for what was applied, so
-// that the write that says FullyApplied also carries the members' status),
-// or a failure to apply somewhere.
-func bindingSettled(want *BindingStatus) bool {
-	if want.FullyApplied.Status == metav1.ConditionTrue {
-		return want.Observed
-	}
-	for _, it := range want.AggregatedStatus {
-		if !it.Applied && it.AppliedMessage != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // bindingTransition is the same for the binding: FullyApplied, the
