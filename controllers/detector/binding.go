@@ -413,6 +413,20 @@ func (r *Reconciler) apply(ctx context.Context, rt *workv1alpha1.ResourceTemplat
 	}
 	delete(u.Object, "status")
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	if existing == nil && len(desired.Spec.Clusters) > 0 {
+		// Placed at creation: a create, not an apply, so that the detector's
+		// later applies (which leave spec.clusters to the scheduler) do not
+		// remove the placement as a field they stopped applying.
+		if err := r.Client.Create(ctx, u, client.FieldOwner(FieldManager)); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				// The cache is behind; the binding's event brings it back.
+				return false, nil
+			}
+			return false, err
+		}
+		log.FromContext(ctx).V(1).Info("binding created, placed", "binding", desired.Name, "clusters", len(desired.Spec.Clusters))
+		return true, nil
+	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return false, err
 	}

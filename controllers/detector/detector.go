@@ -103,6 +103,9 @@ type Reconciler struct {
 	// into the binding's placement when the policy has none for those taints.
 	DefaultNotReadyTolerationSeconds    int64
 	DefaultUnreachableTolerationSeconds int64
+	// Placer, when set, places a binding that does not exist yet, so that
+	// it is created with its spec.clusters (the scheduler's Place).
+	Placer Placer
 
 	claims claimWrites
 }
@@ -193,6 +196,11 @@ func (r *Reconciler) claimed(ctx context.Context, rt *workv1alpha1.ResourceTempl
 				return reconcile.Result{RequeueAfter: retryMissingPriorityClass}, nil
 			}
 			return reconcile.Result{}, err
+		}
+	}
+	if existing == nil && r.Placer != nil {
+		if tcs, ok := r.Placer.Place(ctx, desired); ok {
+			desired.Spec.Clusters = tcs
 		}
 	}
 	_, err := r.apply(ctx, rt, desired, existing)
@@ -335,4 +343,9 @@ func refString(ref *workv1alpha1.PolicyReference) string {
 		return ""
 	}
 	return policyString(policymatch.Policy{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name})
+}
+
+// Placer places a new binding as the scheduler's first pass would.
+type Placer interface {
+	Place(ctx context.Context, rb *workv1alpha1.ResourceBinding) ([]workv1alpha1.TargetCluster, bool)
 }

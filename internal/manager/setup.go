@@ -60,11 +60,6 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, base *rest.Config, 
 	if err := cl.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	det := &detector.Reconciler{Client: clients["detector"], TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles,
-		DefaultNotReadyTolerationSeconds: o.DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds: o.DefaultUnreachableTolerationSeconds}
-	if err := det.SetupWithManager(ctx, mgr); err != nil {
-		return err
-	}
 	sch := &scheduler.Reconciler{
 		Client:   clients["scheduler"],
 		Recorder: mgr.GetEventRecorderFor(scheduler.DefaultSchedulerName), //nolint:staticcheck // Karmada's event source name
@@ -74,6 +69,11 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, base *rest.Config, 
 		return err
 	}
 	if err := workindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	det := &detector.Reconciler{Client: clients["detector"], Placer: sch, TemplateNamespace: o.TemplateNamespace, SystemNamespace: o.SystemNamespace, MaxConcurrentReconciles: o.ConcurrentReconciles,
+		DefaultNotReadyTolerationSeconds: o.DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds: o.DefaultUnreachableTolerationSeconds}
+	if err := det.SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
 	mode, err := workstore.ParseMode(o.WorkObjects)
