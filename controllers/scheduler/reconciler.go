@@ -6,6 +6,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -300,16 +301,22 @@ type outcome struct {
 	fresh bool
 }
 
-// writeClusters server-side applies spec.clusters alone and returns the
-// binding's generation after the write.
+// writeClusters replaces spec.clusters with a JSON merge patch and returns
+// the binding's generation after the write. A merge patch, not an apply:
+// the list is replaced whole, whoever wrote its entries (the detector
+// creates bindings already placed, see Place), where an apply would keep
+// entries another field manager owns.
 func (r *Reconciler) writeClusters(ctx context.Context, rb *workv1alpha1.ResourceBinding, tcs []workv1alpha1.TargetCluster) (int64, error) {
-	clusters := make([]any, 0, len(tcs))
+	clusters := make([]map[string]any, 0, len(tcs))
 	for _, tc := range tcs {
-		clusters = append(clusters, map[string]any{"name": tc.Name, "replicas": int64(tc.Replicas)})
+		clusters = append(clusters, map[string]any{"name": tc.Name, "replicas": tc.Replicas})
+	}
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"clusters": clusters}})
+	if err != nil {
+		return 0, err
 	}
 	u := applyObject(rb)
-	u.Object["spec"] = map[string]any{"clusters": clusters}
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Patch(ctx, u, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
 		return 0, fmt.Errorf("writing spec.clusters of %s/%s: %w", rb.Namespace, rb.Name, err)
 	}
 	return u.GetGeneration(), nil
