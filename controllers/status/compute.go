@@ -58,11 +58,8 @@ type BindingStatus struct {
 	FullyApplied metav1.Condition
 	// Settled tells whether this status is an outcome a reader waits for
 	// rather than a step on the way (not written; see Reconciler.hold):
-	// FullyApplied with every target's object observed (its status
-	// reported for what was applied, so that the write that says
-	// FullyApplied carries the members' status too), a failure to apply
-	// somewhere, or nothing to apply (not scheduled anywhere, scheduling
-	// failed).
+	// FullyApplied, a failure to apply somewhere, or nothing to apply (not
+	// scheduled anywhere, scheduling failed).
 	Settled bool
 }
 
@@ -118,7 +115,7 @@ func Compute(in Input) (Output, error) {
 			AggregatedStatus:   aggregatedItems(clusters, members, summaries),
 			FullyApplied:       fullyApplied(rb, rendered, clusters, members, in.Now),
 		}
-		out.Binding.Settled = bindingSettled(rb, out.Binding, res.AllObserved && len(res.PerCluster) > 0)
+		out.Binding.Settled = bindingSettled(rb, out.Binding)
 	}
 
 	v, caughtUp := boundVerdict(in, rendered, res, clusters, members)
@@ -492,9 +489,15 @@ func wrappedPhrase(tpl *workv1alpha1.ResourceTemplate) string {
 
 // bindingSettled tells whether want, the binding's next status, is an
 // outcome: see BindingStatus.Settled.
-func bindingSettled(rb *workv1alpha1.ResourceBinding, want *BindingStatus, observed bool) bool {
+//
+// FullyApplied does not wait for the members' status of what was applied:
+// that can take the members' controllers a second or more (a Deployment
+// is healthy only once its rollout is done), and FullyApplied is what a
+// reader of the binding waits for. The members' status follows as
+// progress (Reconciler.hold).
+func bindingSettled(rb *workv1alpha1.ResourceBinding, want *BindingStatus) bool {
 	if want.FullyApplied.Status == metav1.ConditionTrue {
-		return observed
+		return true
 	}
 	for _, it := range want.AggregatedStatus {
 		if !it.Applied && it.AppliedMessage != "" {
