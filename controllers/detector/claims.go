@@ -36,20 +36,19 @@ func (c *claimWrites) wrote(rt *workv1alpha1.ResourceTemplate, ref *workv1alpha1
 	c.m[types.NamespacedName{Namespace: rt.Namespace, Name: rt.Name}] = claimWrite{uid: rt.UID, staleRV: rt.ResourceVersion, ref: ref.DeepCopy()}
 }
 
-// current returns the claim of rt: the one written last when the cached rt
-// predates that write, else rt's own status.policy (and the record is
-// dropped).
-func (c *claimWrites) current(rt *workv1alpha1.ResourceTemplate) *workv1alpha1.PolicyReference {
+// recorded returns the claim written last for rt, while the cached rt
+// predates that write.
+func (c *claimWrites) recorded(rt *workv1alpha1.ResourceTemplate) (*workv1alpha1.PolicyReference, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := types.NamespacedName{Namespace: rt.Namespace, Name: rt.Name}
 	if w, ok := c.m[key]; ok {
 		if w.uid == rt.UID && w.staleRV == rt.ResourceVersion {
-			return w.ref
+			return w.ref, true
 		}
 		delete(c.m, key)
 	}
-	return rt.Status.Policy
+	return nil, false
 }
 
 // forget drops the record of a deleted template.

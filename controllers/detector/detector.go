@@ -122,8 +122,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	// The cache may not show the claim written by the previous pass yet.
-	rt.Status.Policy = r.claims.current(rt)
 	if !rt.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, nil
 	}
@@ -143,6 +141,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// A stale binding is being deleted; its deletion brings us back.
 		return reconcile.Result{}, err
 	}
+	// The claim of record is the binding's policy labels; the template's
+	// status.policy mirrors it (the status controller writes it with the
+	// template's status, which saves a write per template). The claim this
+	// process decided last wins while the cache may not show it yet.
+	shown := rt.Status.Policy
+	if ref, ok := r.claims.recorded(rt); ok {
+		rt.Status.Policy = ref
+	} else if ref := claimOf(existing); ref != nil {
+		rt.Status.Policy = ref
+	}
 	parents, err := r.parents(ctx, rt)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -156,7 +164,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	d := policymatch.Decide(rt.Status.Policy, cands)
 	if d.Winner == nil {
-		return reconcile.Result{}, r.unclaimed(ctx, rt, obj, existing, parents)
+		return reconcile.Result{}, r.unclaimed(ctx, rt, shown, obj, existing, parents)
 	}
 	return r.claimed(ctx, rt, obj, existing, parents, d)
 }
@@ -168,10 +176,7 @@ func (r *Reconciler) claimed(ctx context.Context, rt *workv1alpha1.ResourceTempl
 	w := d.Winner
 	claimChanged := !w.Is(rt.Status.Policy)
 	if claimChanged {
-		ref := w.Ref()
-		if err := r.writeClaim(ctx, rt, &ref); err != nil {
-			return reconcile.Result{}, fmt.Errorf("recording the claim of %s: %w", policyString(w.Policy), err)
-		}
+		// Recorded by the binding's policy labels, written below.
 		logger.Info("claimed", "policy", policyString(w.Policy), "previous", refString(rt.Status.Policy), "preempted", d.Preempted)
 		if d.Preempted {
 			r.Recorder.Eventf(rt, nil, corev1.EventTypeNormal, EventReasonPreemptPolicySucceed, "PreemptPolicy",
@@ -209,6 +214,10 @@ func (r *Reconciler) claimed(ctx context.Context, rt *workv1alpha1.ResourceTempl
 			"Apply %s failed: writing ResourceBinding %s: %v", policyPhrase(w.Kind, w.Namespace, w.Name), desired.Name, err)
 		return reconcile.Result{}, err
 	}
+	if claimChanged {
+		ref := w.Ref()
+		r.claims.wrote(rt, &ref)
+	}
 	if claimChanged && rt.Status.Policy != nil && !d.Preempted {
 		// Another policy took over. A first claim gets no event: success is
 		// reported once per template generation, when the template turns
@@ -228,13 +237,18 @@ func (r *Reconciler) claimed(ctx context.Context, rt *workv1alpha1.ResourceTempl
 // binding that only exists because other bindings require it as a
 // dependency follows its requiredBy and is deleted when nothing requires it
 // any more.
-func (r *Reconciler) unclaimed(ctx context.Context, rt *workv1alpha1.ResourceTemplate, obj *unstructured.Unstructured,
+func (r *Reconciler) unclaimed(ctx context.Context, rt *workv1alpha1.ResourceTemplate, shown *workv1alpha1.PolicyReference, obj *unstructured.Unstructured,
 	existing *workv1alpha1.ResourceBinding, parents []*workv1alpha1.ResourceBinding) error {
 	logger := log.FromContext(ctx)
-	if rt.Status.Policy != nil {
+	if shown != nil {
+		// The template still shows a claim: clear it (whoever wrote it).
 		if err := r.writeClaim(ctx, rt, nil); err != nil {
 			return fmt.Errorf("clearing the claim: %w", err)
 		}
+	} else if rt.Status.Policy != nil {
+		r.claims.wrote(rt, nil)
+	}
+	if rt.Status.Policy != nil {
 		logger.Info("claim released: no policy selects the object any more", "previous", refString(rt.Status.Policy))
 	}
 	var desired *workv1alpha1.ResourceBinding
@@ -348,4 +362,13 @@ func refString(ref *workv1alpha1.PolicyReference) string {
 // Placer places a new binding as the scheduler's first pass would.
 type Placer interface {
 	Place(ctx context.Context, rb *workv1alpha1.ResourceBinding) ([]workv1alpha1.TargetCluster, bool)
+}
+
+// claimOf is the claim a binding's policy labels record; nil without them
+// (no binding, a binding whose policy is gone, a dependency's).
+func claimOf(b *workv1alpha1.ResourceBinding) *workv1alpha1.PolicyReference {
+	if b == nil || b.Labels[LabelPolicyName] == "" || b.Labels[LabelPolicyKind] == "" {
+		return nil
+	}
+	return &workv1alpha1.PolicyReference{Kind: b.Labels[LabelPolicyKind], Namespace: b.Labels[LabelPolicyNamespace], Name: b.Labels[LabelPolicyName]}
 }

@@ -144,6 +144,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.written.overlayBinding(rb)
 	}
 
+	// The claim of record is the binding's policy labels (the detector's);
+	// status.policy mirrors it and is written here, with the rest of the
+	// template's status.
+	claim := claimOf(rb)
+	if claim != nil && tpl.Status.Policy == nil {
+		tpl.Status.Policy = claim.DeepCopy()
+	}
 	now := r.now()
 	r.seen.see(req.NamespacedName, tpl.Generation, now)
 	in := Input{Template: tpl, Binding: rb, Now: metav1.NewTime(now)}
@@ -189,6 +196,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
+	out.Template.Policy = claim
 	if !templateUpToDate(&tpl.Status, &out.Template) {
 		if wait := r.hold(req.NamespacedName, templateSlot, now, templateTransition(&tpl.Status, &out.Template), templateSettled(&out.Template)); wait > 0 {
 			if later == 0 || wait < later {
@@ -284,7 +292,11 @@ func (r *Reconciler) writeTemplate(ctx context.Context, tpl *workv1alpha1.Resour
 	if err != nil {
 		return err
 	}
-	delete(status, "policy")
+	if want.Policy == nil {
+		// The detector clears a claim itself; a claim this controller
+		// wrote and the binding no longer records goes with this apply.
+		delete(status, "policy")
+	}
 	u := applyObject(workv1alpha1.KindResourceTemplate, tpl.Namespace, tpl.Name, status)
 	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(workv1alpha1.FieldManagerStatus), client.ForceOwnership); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -409,6 +421,9 @@ func bindingUpToDate(rb *workv1alpha1.ResourceBinding, want *BindingStatus) bool
 // templateUpToDate compares the fields of the template status this
 // controller owns, ignoring the lastTransitionTime of conditions.
 func templateUpToDate(cur, want *workv1alpha1.ResourceTemplateStatus) bool {
+	if want.Policy != nil && (cur.Policy == nil || *cur.Policy != *want.Policy) {
+		return false
+	}
 	if cur.ObservedGeneration != want.ObservedGeneration || len(cur.Conditions) != len(want.Conditions) ||
 		!sameRaw(cur.AggregatedStatus, want.AggregatedStatus) || !reflect.DeepEqual(normalClusters(cur.Clusters), normalClusters(want.Clusters)) {
 		return false
@@ -426,6 +441,9 @@ func templateUpToDate(cur, want *workv1alpha1.ResourceTemplateStatus) bool {
 // wait and the printer columns read, or which clusters are listed, as
 // opposed to progress details alone.
 func templateTransition(cur, want *workv1alpha1.ResourceTemplateStatus) bool {
+	if want.Policy != nil && (cur.Policy == nil || *cur.Policy != *want.Policy) {
+		return true
+	}
 	if cur.ObservedGeneration != want.ObservedGeneration || len(cur.Conditions) != len(want.Conditions) ||
 		aggregatedGeneration(cur.AggregatedStatus) != aggregatedGeneration(want.AggregatedStatus) ||
 		len(cur.Clusters) != len(want.Clusters) {
@@ -549,4 +567,14 @@ func placement(cs []workv1alpha1.TemplateClusterStatus) string {
 		}
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// claimOf is the claim a binding's policy labels record (the detector's
+// claim of record); nil for no binding or one without a policy.
+func claimOf(rb *workv1alpha1.ResourceBinding) *workv1alpha1.PolicyReference {
+	if rb == nil || rb.Labels[workv1alpha1.LabelPolicyName] == "" || rb.Labels[workv1alpha1.LabelPolicyKind] == "" {
+		return nil
+	}
+	return &workv1alpha1.PolicyReference{Kind: rb.Labels[workv1alpha1.LabelPolicyKind],
+		Namespace: rb.Labels[workv1alpha1.LabelPolicyNamespace], Name: rb.Labels[workv1alpha1.LabelPolicyName]}
 }

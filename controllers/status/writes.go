@@ -144,7 +144,9 @@ func (w *writes) overlayTemplate(tpl *workv1alpha1.ResourceTemplate) {
 		return
 	}
 	st := rec.status.DeepCopy()
-	st.Policy = tpl.Status.Policy
+	if st.Policy == nil {
+		st.Policy = tpl.Status.Policy
+	}
 	tpl.Status = *st
 }
 
