@@ -203,6 +203,10 @@ func Render(out io.Writer, d *Description, now time.Time) error {
 	if p := rt.Status.Policy; p != nil {
 		policy = p.Kind + " " + qualified(p.Namespace, p.Name)
 	}
+	if b := d.Binding; b != nil && b.Labels[workv1alpha1.LabelPolicyName] != "" {
+		// The claim of record; status.policy mirrors it a moment later.
+		policy = b.Labels[workv1alpha1.LabelPolicyKind] + " " + qualified(b.Labels[workv1alpha1.LabelPolicyNamespace], b.Labels[workv1alpha1.LabelPolicyName])
+	}
 	fmt.Fprintf(w, "Policy:\t%s\n", policy)
 	if d.Binding != nil && d.Binding.Spec.Replicas > 0 {
 		fmt.Fprintf(w, "Replicas:\t%d\n", d.Binding.Spec.Replicas)
