@@ -28,7 +28,9 @@ import (
 // registers others on the same types.
 const (
 	// indexClaimed: templates by the policy in status.policy
-	// ("Kind/namespace/name").
+	// ("Kind/namespace/name"), and bindings by the policy their labels
+	// record (the claim of record, which status.policy mirrors a moment
+	// later).
 	indexClaimed = "detector.argosy.dev/claimed-by"
 	// indexWrapped: templates by the wrapped object's "apiVersion|kind" and
 	// "apiVersion|kind|namespace".
@@ -55,6 +57,14 @@ func registerIndexes(ctx context.Context, idx client.FieldIndexer) error {
 			return nil
 		}
 		return []string{claimKey(p.Kind, p.Namespace, p.Name)}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &workv1alpha1.ResourceBinding{}, indexClaimed, func(o client.Object) []string {
+		if c := claimOf(o.(*workv1alpha1.ResourceBinding)); c != nil {
+			return []string{claimKey(c.Kind, c.Namespace, c.Name)}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -270,6 +280,14 @@ func (r *Reconciler) enqueueForPolicy(ctx context.Context, q queue, o client.Obj
 	}
 	for i := range claimed.Items {
 		add(claimed.Items[i].Name)
+	}
+	var bindings workv1alpha1.ResourceBindingList
+	if err := r.Client.List(ctx, &bindings, client.InNamespace(r.TemplateNamespace),
+		client.MatchingFields{indexClaimed: claimKey(kind, o.GetNamespace(), o.GetName())}, client.UnsafeDisableDeepCopy); err != nil {
+		logger.Error(err, "listing claimed bindings")
+	}
+	for i := range bindings.Items {
+		add(bindings.Items[i].Name) // named like its template
 	}
 	if !candidates {
 		return

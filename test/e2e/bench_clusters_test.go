@@ -72,8 +72,7 @@ func clusterRatioRun(ctx context.Context, b *testing.B, creator client.Client, n
 			b.Fatalf("%d clusters: %v", len(clusters), err)
 		}
 		b.Logf("%d clusters, FullyApplied since the first create: %s", len(clusters), prog)
-		time.Sleep(2 * time.Second) // stragglers
-		writes := withoutOwnCreates(hostWrites(ctx, b).Sub(before), n)
+		writes := withoutOwnCreates(settledWrites(ctx, b).Sub(before), n)
 		cleanupPropagated(ctx, b, ns, names)
 		return result{drain, writes}
 	}

@@ -314,3 +314,23 @@ func httpGet(url string, timeout time.Duration) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// settledWrites waits until the host's write counters stop moving (no new
+// write for 3 s, at most 2 minutes) and returns them: writes that follow
+// FullyApplied (a template's Ready, the members' status) belong to the
+// templates too and must be counted.
+func settledWrites(ctx context.Context, b *testing.B) apimetrics.Writes {
+	last := hostWrites(ctx, b)
+	still := 0
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && still < 3; {
+		time.Sleep(time.Second)
+		cur := hostWrites(ctx, b)
+		if cur.Total() == last.Total() {
+			still++
+		} else {
+			still = 0
+		}
+		last = cur
+	}
+	return last
+}

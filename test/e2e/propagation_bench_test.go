@@ -240,8 +240,7 @@ func benchLatency(b *testing.B, n, rate int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // stragglers
-		writes := withoutOwnCreates(hostWrites(ctx, b).Sub(before), len(created))
+		writes := withoutOwnCreates(settledWrites(ctx, b).Sub(before), len(created))
 		slices.Sort(latencies)
 		p := func(q float64) float64 {
 			return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
@@ -326,8 +325,7 @@ func BenchmarkColdStart5000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // stragglers
-		writes := hostWrites(ctx, b).Sub(before)
+		writes := settledWrites(ctx, b).Sub(before)
 		if cpu != nil {
 			if err := cpu.Wait(); err != nil {
 				b.Error(err)
