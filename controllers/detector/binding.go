@@ -112,34 +112,17 @@ func (r *Reconciler) candidates(ctx context.Context, obj policymatch.Object) ([]
 	return policymatch.Candidates(obj, policies), nil
 }
 
-// writeClaim sets (ref non-nil) or clears the template's status.policy on
-// the status subresource: a server-side apply of that one field to set it,
-// a merge patch to remove it (an apply that leaves the status empty is
-// rejected, the CRD requiring status to be an object).
-func (r *Reconciler) writeClaim(ctx context.Context, rt *workv1alpha1.ResourceTemplate, ref *workv1alpha1.PolicyReference) error {
-	if err := r.patchClaim(ctx, rt, ref); err != nil {
+// clearClaim removes the template's status.policy, whoever wrote it, with
+// a merge patch (an apply that leaves the status empty is rejected, the
+// CRD requiring status to be an object). Claims are recorded by the
+// binding's policy labels; the status controller mirrors them.
+func (r *Reconciler) clearClaim(ctx context.Context, rt *workv1alpha1.ResourceTemplate) error {
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"policy":null}}`))
+	if err := r.Client.Status().Patch(ctx, rt.DeepCopy(), patch, client.FieldOwner(FieldManager)); err != nil {
 		return err
 	}
-	r.claims.wrote(rt, ref)
+	r.claims.wrote(rt, nil)
 	return nil
-}
-
-func (r *Reconciler) patchClaim(ctx context.Context, rt *workv1alpha1.ResourceTemplate, ref *workv1alpha1.PolicyReference) error {
-	if ref == nil {
-		patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"policy":null}}`))
-		return r.Client.Status().Patch(ctx, rt.DeepCopy(), patch, client.FieldOwner(FieldManager))
-	}
-	p := map[string]any{"kind": ref.Kind, "name": ref.Name}
-	if ref.Namespace != "" {
-		p["namespace"] = ref.Namespace
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": workv1alpha1.GroupVersion.String(),
-		"kind":       workv1alpha1.KindResourceTemplate,
-		"metadata":   map[string]any{"name": rt.Name, "namespace": rt.Namespace},
-		"status":     map[string]any{"policy": p},
-	}}
-	return r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
 }
 
 // skeleton is a binding with the metadata every desired binding has: the

@@ -242,7 +242,7 @@ func (r *Reconciler) unclaimed(ctx context.Context, rt *workv1alpha1.ResourceTem
 	logger := log.FromContext(ctx)
 	if shown != nil {
 		// The template still shows a claim: clear it (whoever wrote it).
-		if err := r.writeClaim(ctx, rt, nil); err != nil {
+		if err := r.clearClaim(ctx, rt); err != nil {
 			return fmt.Errorf("clearing the claim: %w", err)
 		}
 	} else if rt.Status.Policy != nil {

@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -245,6 +244,3 @@ func (s *Store) SetStatus(ctx context.Context, w *workv1alpha1.Work, st *workv1a
 func (s *Store) IsHostObject(w *workv1alpha1.Work) bool {
 	return !s.Memory.Has(types.NamespacedName{Namespace: w.Namespace, Name: w.Name})
 }
-
-// IsGone tells whether err means the Work does not exist (any more).
-func IsGone(err error) bool { return apierrors.IsNotFound(err) }
